@@ -1,0 +1,58 @@
+# atoms: the front door. `make run` brings up a seeded local database (and the MCP server); `make test` runs
+# every check CI runs. Configuration comes from ATOMS_* variables (README "Configuration").
+
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+ATOMS_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/atoms
+ATOMS_PGTAP_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/atoms_pgtap
+export ATOMS_DATABASE_URL
+
+.PHONY: setup run test test-pytest test-pgtap test-policies lint db-reset policies-doc
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+## run: seeded local database (extended by the MCP server issue)
+run: setup
+	$(BIN)/atoms db up --seed
+	echo "Database ready: $(ATOMS_DATABASE_URL)"
+	echo "Try: psql '$(ATOMS_DATABASE_URL)' -c 'select key, title from public.items order by project_id, key limit 5'"
+
+## test: everything CI runs
+test: setup lint test-pgtap test-pytest
+
+test-pytest: setup
+	$(BIN)/pytest
+
+test-policies: setup
+	$(BIN)/pytest -m policies
+
+test-pgtap: setup
+	$(BIN)/atoms db reset --seed --database-url '$(ATOMS_PGTAP_DATABASE_URL)'
+	psql '$(ATOMS_PGTAP_DATABASE_URL)' -X -q -v ON_ERROR_STOP=1 -c 'create extension if not exists pgtap with schema extensions'
+	PGOPTIONS='-c search_path=public,extensions' pg_prove -d '$(ATOMS_PGTAP_DATABASE_URL)' --ext .sql -r supabase/tests
+
+lint: setup
+	$(BIN)/sqlfluff lint supabase/ --processes 2
+	$(BIN)/ruff check python/
+	$(BIN)/ruff format --check python/
+
+db-reset: setup
+	$(BIN)/atoms db reset --seed
+
+policies-doc: setup
+	$(BIN)/python -m atoms_mcp.contract > policies/README.md

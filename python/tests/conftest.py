@@ -1,0 +1,51 @@
+"""Shared fixtures: a template database built by the same code path as `atoms db reset --seed`, a fresh clone
+of it per test (pytest-postgresql `postgresql_noproc` against the running server), and principal helpers."""
+
+from __future__ import annotations
+
+import os
+
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from pytest_postgresql import factories
+
+from atoms_mcp import migrations
+from atoms_mcp.settings import REPO_ROOT
+
+SUPABASE_DIR = REPO_ROOT / "supabase"
+TEST_SERVER_URL = os.environ.get("ATOMS_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+_SERVER = conninfo_to_dict(TEST_SERVER_URL)
+
+
+def load_schema(host: str, port: int, user: str, dbname: str, password: str | None, **_: object) -> None:
+    """Build the template database exactly as `atoms db reset --seed` would (compat, migrations, seed)."""
+    url = make_conninfo(host=host, port=port, user=user, dbname=dbname, password=password or "")
+    migrations.migrate(url, SUPABASE_DIR, with_seed=True)
+
+
+postgresql_noproc = factories.postgresql_noproc(
+    host=str(_SERVER.get("host", "127.0.0.1")),
+    port=int(_SERVER.get("port", 5432)),
+    user=str(_SERVER.get("user", "postgres")),
+    password=str(_SERVER.get("password", "")) or None,
+    # One template per pytest process, so parallel runs (worktrees, CI) never collide.
+    dbname=f"atoms_test_{os.getpid()}",
+    load=[load_schema],
+)
+postgresql = factories.postgresql("postgresql_noproc")
+
+
+@pytest.fixture
+def db(postgresql: psycopg.Connection) -> psycopg.Connection:
+    """A connection (superuser, autocommit) to a fresh clone of the seeded template database."""
+    postgresql.commit()
+    postgresql.autocommit = True
+    return postgresql
+
+
+@pytest.fixture
+def db_url(postgresql: psycopg.Connection) -> str:
+    """URL of the fresh clone, for tests that open more connections (concurrency, other login roles)."""
+    info = postgresql.info
+    return make_conninfo(host=info.host, port=info.port, user=info.user, dbname=info.dbname, password=info.password)

@@ -1,0 +1,89 @@
+-- Roles, schemas and types every later migration builds on.
+-- Objects: role atoms_mcp_gateway (the MCP server's login), role atoms_rpc_owner (owns the RPCs),
+--   schema private (never exposed through the API), enums of the domain.
+-- Security: privileges are closed by default (no EXECUTE for PUBLIC on new functions); the gateway
+--   is NOINHERIT and a member of authenticated and anon only, so it holds no privilege of its own
+--   until it takes on authenticated for one transaction; the RPC owner has no BYPASSRLS.
+
+-- ---- privileges closed by default ----
+alter default privileges revoke execute on functions from public;
+alter default privileges in schema public revoke execute on functions from anon, authenticated;
+alter default privileges in schema public revoke all on tables from anon, authenticated;
+alter default privileges in schema public revoke all on sequences from anon, authenticated;
+
+-- ---- roles (cluster-wide, so every creation is guarded) ----
+do $$
+begin
+  if not exists (select 1 from pg_catalog.pg_roles where rolname = 'atoms_mcp_gateway') then
+    create role atoms_mcp_gateway login noinherit nobypassrls nocreatedb nocreaterole;
+  end if;
+  if not exists (select 1 from pg_catalog.pg_roles where rolname = 'atoms_rpc_owner') then
+    create role atoms_rpc_owner nologin noinherit nobypassrls nocreatedb nocreaterole;
+  end if;
+end
+$$;
+
+alter role atoms_mcp_gateway noinherit nobypassrls;
+alter role atoms_rpc_owner nologin nobypassrls;
+grant authenticated to atoms_mcp_gateway;
+grant anon to atoms_mcp_gateway;
+-- The migration runner must be able to hand functions to the RPC owner (ALTER FUNCTION ... OWNER TO).
+grant atoms_rpc_owner to current_user;
+
+comment on role atoms_mcp_gateway is
+'atoms: login of the MCP server. NOINHERIT member of authenticated and anon only: it can read or write nothing until it runs set_config(''role'', ''authenticated'', true) with a verified user''s claims.';
+comment on role atoms_rpc_owner is
+'atoms: NOLOGIN owner of the security-definer RPCs. Has table privileges but not BYPASSRLS: the tables'' policies apply to it with the caller''s auth.uid().';
+
+-- ---- schemas ----
+create schema if not exists private;
+revoke all on schema private from public;
+grant usage on schema private to authenticated, service_role, atoms_rpc_owner;
+grant usage on schema public to anon, authenticated, service_role, atoms_rpc_owner;
+grant usage on schema extensions to atoms_rpc_owner;
+
+comment on schema private is
+'atoms: RBAC helpers, counters, rate-limit state and writers. Never listed in [api] schemas; anon has no USAGE.';
+
+-- ---- types ----
+do $$
+begin
+  create type public.member_role as enum ('viewer', 'editor', 'admin');
+exception when duplicate_object then null;
+end
+$$;
+
+do $$
+begin
+  create type public.item_type as enum ('requirement', 'test-case', 'note');
+exception when duplicate_object then null;
+end
+$$;
+
+do $$
+begin
+  create type public.item_level as enum ('System', 'Subsystem', 'Component');
+exception when duplicate_object then null;
+end
+$$;
+
+do $$
+begin
+  create type public.link_kind as enum ('hierarchy', 'verification', 'related');
+exception when duplicate_object then null;
+end
+$$;
+
+do $$
+begin
+  create type public.test_result as enum ('passed', 'failed', 'blocked', 'not-run');
+exception when duplicate_object then null;
+end
+$$;
+
+comment on type public.member_role is 'atoms: organisation role, ordered viewer < editor < admin (enum order is the role order).';
+comment on type public.item_type is 'atoms: kind of traceability item; key prefixes REQ, TC, NOTE.';
+comment on type public.item_level is 'atoms: architecture level of an item.';
+comment on type public.link_kind is
+'atoms: canonical link kinds. hierarchy = parent -> child, verification = test-case -> requirement, related = unordered pair stored once.';
+comment on type public.test_result is 'atoms: outcome of one test run.';
