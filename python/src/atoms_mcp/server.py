@@ -25,6 +25,7 @@ from mcp import MCPError
 from mcp.server import Server, ServerRequestContext
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.settings import AuthSettings
+from mcp.server.stdio import stdio_server
 from mcp.types import (
     INVALID_PARAMS,
     CallToolRequestParams,
@@ -39,14 +40,21 @@ from starlette.applications import Starlette
 from atoms_mcp import __version__
 from atoms_mcp._clients import actor_for, client_label
 from atoms_mcp.audit import AuditQueue, AuditSink, DatabaseAuditSink, sanitize_params
-from atoms_mcp.auth import AtomsTokenVerifier, JwtVerifier, StaticTokenSource, TokenSource, VerifiedUser
+from atoms_mcp.auth import (
+    AtomsTokenVerifier,
+    JwtVerifier,
+    StaticTokenSource,
+    TokenSource,
+    VerifiedUser,
+    default_token_source,
+)
 from atoms_mcp.db import CallContext, Gateway
 from atoms_mcp.errors import AtomsError, RateLimitedError, UnauthenticatedError, ValidationError, from_database_error
 from atoms_mcp.models import ITEM_KEY_PATTERN, NO_CONTROL_PATTERN, UUID_PATTERN
 from atoms_mcp.settings import Settings
 from atoms_mcp.tools import TOOLS, ToolSpec
 
-__all__ = ["ServerState", "create_http_app", "create_server", "render_validation_error"]
+__all__ = ["ServerState", "create_http_app", "create_server", "render_validation_error", "run_stdio"]
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +130,7 @@ def create_server(
     """
     registry = {spec.name: spec for spec in tools}
     listed = [spec.to_mcp() for spec in registry.values()]
-    source = token_source if token_source is not None else StaticTokenSource(settings.access_token)
+    source = token_source if token_source is not None else default_token_source(settings)
 
     @asynccontextmanager
     async def lifespan(_: Server[ServerState]) -> AsyncIterator[ServerState]:
@@ -315,3 +323,10 @@ def create_http_app(settings: Settings, *, audit_sink: AuditSink | None = None, 
         ),
         token_verifier=AtomsTokenVerifier(JwtVerifier(settings)),
     )
+
+
+async def run_stdio(settings: Settings, *, token_source: TokenSource | None = None) -> None:
+    """Serve one client over stdin/stdout until it disconnects (logs go to stderr)."""
+    server = create_server(settings, token_source=token_source)
+    async with stdio_server() as (read_stream, write_stream):
+        await server.run(read_stream, write_stream, server.create_initialization_options())
