@@ -9,6 +9,7 @@ fire-and-forget.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -200,11 +201,12 @@ class _Call:
         if headers is not None:
             value = headers.get("mcp-session-id")
             if value:
-                return str(value)[:200]
+                return str(value)[:128]
         return self.state.instance_session_id
 
     async def run(self) -> CallToolResult:
         started = time.perf_counter()
+        self.called_at = datetime.now(UTC).isoformat()
         error: AtomsError | None = None
         try:
             result = await self._execute()
@@ -215,6 +217,10 @@ class _Call:
             logger.exception("tool %s failed", self.spec.name)
             error = AtomsError()
             result = _error_result(error)
+        if self.user is None and self.spec.kind == "rpc":
+            # Refused before identification (invalid arguments): still attribute the record if the token is good.
+            with contextlib.suppress(AtomsError):
+                self.user = await self._identify()
         self._audit(error, started)
         return result
 
@@ -289,12 +295,16 @@ class _Call:
             "params": sanitize_params(self.arguments),
             "status": "error" if error is not None else "success",
             "error_code": error.code if error is not None else None,
+            "error_message": error.message[:1000] if error is not None else None,
             "duration_ms": round((time.perf_counter() - started) * 1000),
             "user_id": self.user.user_id if self.user is not None else None,
             "project_id": project_id if isinstance(project_id, str) and _is_uuid(project_id) else None,
             "session_id": self.session_id,
             "client_name": self.client_name,
-            "created_at": datetime.now(UTC).isoformat(),
+            "actor": self.actor,
+            "request_id": str(self.ctx.request_id)[:200] if self.ctx.request_id is not None else None,
+            "server_instance": self.state.instance_session_id,
+            "called_at": self.called_at,
         }
         try:
             self.state.audit.record(record)
