@@ -75,7 +75,12 @@ def test_update_changes_only_the_given_fields_and_records_old_and_new_values(db:
     with as_principal(db, EDITOR) as conn:
         before = item(conn, "REQ-002")
         out = rpc(conn, "atoms_update_item", project_id=P, item_id="REQ-002", title="New title", domains=["X"])
-        assert out == {"id": "REQ-002", "title": "New title", "type": "requirement", "updated_fields": ["title", "domains"]}
+        assert out == {
+            "id": "REQ-002",
+            "title": "New title",
+            "type": "requirement",
+            "updated_fields": ["title", "domains"],
+        }
         after = item(conn, "REQ-002")
         assert (after["body"], after["summary"], after["level"]) == (before["body"], before["summary"], before["level"])
         assert after["domains"] == ["x"] and after["updated_by"] == EDITOR.user_id

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import psycopg
-import pytest
 
 from principals import ACME_PROJECT, GLOBEX_PROJECT, PRINCIPALS, Principal, act_as, as_principal
 from writepath import counts, raises_sqlstate, rpc

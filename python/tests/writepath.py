@@ -20,7 +20,10 @@ WRITE_TABLES = ("public.items", "public.item_links", "public.test_results", "pub
 
 def rpc(conn: psycopg.Connection, name: str, **args: Any) -> Any:
     """``select public.<name>(arg => value, ...)`` and return the jsonb result (dicts become jsonb)."""
-    params = [Jsonb(v) if isinstance(v, dict) or (name == "atoms_bulk_import" and k == "items") else v for k, v in args.items()]
+    params = [
+        Jsonb(v) if isinstance(v, dict) or (name == "atoms_bulk_import" and k == "items") else v
+        for k, v in args.items()
+    ]
     query = sql.SQL("select public.{}({})").format(
         sql.Identifier(name),
         sql.SQL(", ").join(sql.SQL("{} => %s").format(sql.Identifier(k)) for k in args),
@@ -31,9 +34,8 @@ def rpc(conn: psycopg.Connection, name: str, **args: Any) -> Any:
 @contextmanager
 def raises_sqlstate(conn: psycopg.Connection, sqlstate: str) -> Iterator[pytest.ExceptionInfo[psycopg.Error]]:
     """Expect the body to raise ``sqlstate``; a savepoint keeps the surrounding transaction usable."""
-    with pytest.raises(psycopg.Error) as info:
-        with conn.transaction():
-            yield info
+    with pytest.raises(psycopg.Error) as info, conn.transaction():
+        yield info
     assert info.value.sqlstate == sqlstate, f"expected {sqlstate}, got {info.value.sqlstate}: {info.value}"
 
 
