@@ -28,7 +28,7 @@ def as_user(conn: psycopg.Connection, user_id: str) -> None:
 def check(conn: psycopg.Connection, limit: int, window: int, at: datetime) -> tuple[bool, int, int, int]:
     """One request at the controlled time ``at`` (private implementation, superuser)."""
     return conn.execute(
-        "select allowed, \"limit\", remaining, retry_after_seconds from private.check_rate_limit(%s, %s, %s)",
+        'select allowed, "limit", remaining, retry_after_seconds from private.check_rate_limit(%s, %s, %s)',
         (limit, window, at),
     ).fetchone()
 
@@ -221,20 +221,23 @@ def test_the_public_wrapper_has_defaults_and_takes_no_user_and_no_clock(db: psyc
     with db.transaction():
         act_as(db, EDITOR)
         assert db.execute("select * from public.atoms_check_rate_limit()").fetchone() == (True, 60, 58, 0)
-    args = db.execute(
-        "select pg_get_function_identity_arguments('public.atoms_check_rate_limit'::regproc)"
-    ).fetchone()[0]
-    assert args == 'OUT allowed boolean, INOUT "limit" integer, window_seconds integer, OUT remaining integer, OUT retry_after_seconds integer'
+    signature = "select pg_get_function_identity_arguments('public.atoms_check_rate_limit'::regproc)"
+    assert db.execute(signature).fetchone()[0] == (
+        'OUT allowed boolean, INOUT "limit" integer, window_seconds integer, '
+        "OUT remaining integer, OUT retry_after_seconds integer"
+    )
 
 
 @pytest.mark.parametrize(("limit", "window"), [(0, 60), (10001, 60), (None, 60), (60, 0), (60, 86401), (60, None)])
-def test_limit_and_window_are_validated(db: psycopg.Connection, limit: int | None, window: int | None) -> None:
+def test_limit_and_window_are_validated(module_db: psycopg.Connection, limit: int | None, window: int | None) -> None:
+    db = module_db  # rolled back: shares one clone with the module's other read-only tests
     with as_principal(db, EDITOR), pytest.raises(psycopg.Error) as error:
         db.execute('select * from public.atoms_check_rate_limit("limit" => %s, window_seconds => %s)', (limit, window))
     assert error.value.sqlstate == "22023"
 
 
-def test_callers_without_a_user_are_refused(db: psycopg.Connection) -> None:
+def test_callers_without_a_user_are_refused(module_db: psycopg.Connection) -> None:
+    db = module_db  # rolled back: shares one clone with the module's other read-only tests
     # Signed in as authenticated but without a subject: 28000.
     with db.transaction(force_rollback=True), pytest.raises(psycopg.Error) as error:
         db.execute("select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{}', true)")
@@ -246,7 +249,8 @@ def test_callers_without_a_user_are_refused(db: psycopg.Connection) -> None:
         assert error.value.sqlstate == "42501", name
 
 
-def test_callers_cannot_reach_the_controllable_clock_or_the_state(db: psycopg.Connection) -> None:
+def test_callers_cannot_reach_the_controllable_clock_or_the_state(module_db: psycopg.Connection) -> None:
+    db = module_db  # rolled back: shares one clone with the module's other read-only tests
     for name in ("editor", "admin", "service_role", "gateway", "anon"):
         with as_principal(db, PRINCIPALS[name]), pytest.raises(psycopg.Error) as error:
             db.execute("select * from private.check_rate_limit(60, 60, now() - interval '1 day')")
