@@ -95,7 +95,7 @@ async def test_every_call_leaves_exactly_one_audit_row(url: str, tmp_path: Path)
         ("atoms_search", {"project_id": ACME_PROJECT, "query": "brake", "access_token": "leak?"}),  # refused
         ("atoms_status", {}),
     ]
-    async with Client(server, client_info=Implementation(name="cursor", version="0.50")) as client:
+    async with Client(server, client_info=Implementation(name="cursor-audit", version="0.50")) as client:
         for name, arguments in calls:
             await client.call_tool(name, arguments)
     # Leaving the client ends the server's lifespan, which flushes the audit queue.
@@ -103,7 +103,7 @@ async def test_every_call_leaves_exactly_one_audit_row(url: str, tmp_path: Path)
         rows = conn.execute(
             "select tool_name, status, error_code, user_id::text, project_id::text, org_id::text, client_name,"
             " actor, session_id, params, duration_ms from public.mcp_audit_log"
-            " where client_name = 'cursor' order by id"
+            " where client_name = 'cursor-audit' order by id"
         ).fetchall()
     viewer = PRINCIPALS["viewer"].user_id
     assert [(r[0], r[1], r[2]) for r in rows] == [
@@ -117,7 +117,7 @@ async def test_every_call_leaves_exactly_one_audit_row(url: str, tmp_path: Path)
     ]
     assert {r[3] for r in rows[:6]} == {viewer}
     assert rows[1][4] == ACME_PROJECT and rows[1][5] == "a0000000-0000-4000-8000-000000000001"
-    assert {(r[6], r[7]) for r in rows} == {("cursor", "mcp_cursor")}
+    assert {(r[6], r[7]) for r in rows} == {("cursor-audit", "mcp_cursor")}
     assert len({r[8] for r in rows}) == 1
     assert rows[5][9] == {"project_id": ACME_PROJECT, "query": "brake"}  # the secret-looking key was dropped
     assert all(r[10] >= 0 for r in rows)
