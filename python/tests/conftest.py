@@ -4,6 +4,8 @@ of it per test (pytest-postgresql `postgresql_noproc` against the running server
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -11,7 +13,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pytest_postgresql import factories
 
 from atoms_mcp import migrations
-from atoms_mcp.settings import REPO_ROOT
+from atoms_mcp.settings import REPO_ROOT, Settings
+from oauth_server import TestAuthorizationServer
 
 SUPABASE_DIR = REPO_ROOT / "supabase"
 TEST_SERVER_URL = os.environ.get("ATOMS_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -49,3 +52,30 @@ def db_url(postgresql: psycopg.Connection) -> str:
     """URL of the fresh clone, for tests that open more connections (concurrency, other login roles)."""
     info = postgresql.info
     return make_conninfo(host=info.host, port=info.port, user=info.user, dbname=info.dbname, password=info.password)
+
+
+# ---- sign-in (oauth branch): a real authorization server on loopback, settings pointing at it ----
+
+
+@pytest.fixture
+def auth_server() -> Iterator[TestAuthorizationServer]:
+    """A running OAuth 2.1 authorization server (authlib) on 127.0.0.1; see oauth_server.py."""
+    server = TestAuthorizationServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def oauth_settings(tmp_path: Path, auth_server: TestAuthorizationServer, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings for the CLI against `auth_server`, with a private state dir and no ATOMS_* from the environment."""
+    for name in [n for n in os.environ if n.startswith("ATOMS_") and n != "ATOMS_TEST_DATABASE_URL"]:
+        monkeypatch.delenv(name)
+    return Settings(
+        auth_url=auth_server.url,
+        state_dir=tmp_path / "state",
+        login_port=0,
+        login_timeout_seconds=10,
+        oauth_client_id="atoms-cli",
+    )
