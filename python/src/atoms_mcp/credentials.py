@@ -19,6 +19,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
+from atoms_mcp.errors import UnauthenticatedError
+
 __all__ = ["CREDENTIALS_FILE", "CredentialStore", "Credentials", "CredentialsError", "InsecureCredentialsError"]
 
 CREDENTIALS_FILE = "credentials.json"
@@ -26,7 +28,7 @@ _MAX_FILE_BYTES = 1 << 20
 _POSIX = os.name == "posix"
 
 
-class CredentialsError(Exception):
+class CredentialsError(UnauthenticatedError):
     """The credentials file cannot be used; the message says how to fix it."""
 
 

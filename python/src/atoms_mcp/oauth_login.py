@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
 from atoms_mcp.credentials import Credentials
+from atoms_mcp.errors import UnauthenticatedError
 from atoms_mcp.settings import Settings
 
 __all__ = [
@@ -53,7 +54,7 @@ HTTP_TIMEOUT_SECONDS = 15.0
 CALLBACK_PATH = "/callback"
 
 
-class LoginError(Exception):
+class LoginError(UnauthenticatedError):
     """Signing in failed; the message says why and what to do."""
 
 
@@ -137,7 +138,7 @@ def login(
         LoginError: discovery, the consent, the callback or the code exchange failed, or the wait timed out.
     """
     with httpx2.Client(timeout=HTTP_TIMEOUT_SECONDS) as http:
-        metadata = discover_metadata(settings.auth_url, http)
+        metadata = discover_metadata(settings.auth_issuer_url, http)
     listener = _CallbackListener(settings.login_port)
     try:
         redirect_uri = f"http://127.0.0.1:{listener.port}{CALLBACK_PATH}"

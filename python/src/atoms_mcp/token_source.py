@@ -29,6 +29,7 @@ import jwt
 from authlib.integrations.base_client import OAuthError
 
 from atoms_mcp import oauth_login
+from atoms_mcp.auth import StaticTokenSource, TokenSource
 from atoms_mcp.credentials import Credentials, CredentialsError, CredentialStore
 from atoms_mcp.settings import Settings
 
@@ -36,8 +37,7 @@ __all__ = [
     "REFRESH_BUFFER_SECONDS",
     "CredentialsTokenSource",
     "NotSignedInError",
-    "StaticTokenSource",
-    "TokenStatus",
+    "SessionStatus",
     "refusal_reason",
     "resolve_token_source",
     "unverified_claims",
@@ -56,8 +56,8 @@ class NotSignedInError(CredentialsError):
 
 
 @dataclass(frozen=True, slots=True)
-class TokenStatus:
-    """What a token source can say about its token, for `atoms whoami` and error messages."""
+class SessionStatus:
+    """What the credentials token source can say about its session, for `atoms whoami` and error messages."""
 
     state: State
     source: str
@@ -69,6 +69,11 @@ class TokenStatus:
     @property
     def ok(self) -> bool:
         return self.state == "ok"
+
+    def line(self) -> str:
+        """One line for people (the TokenSource protocol's `status()`)."""
+        who = f" as {self.email or self.subject}" if self.state == "ok" and (self.email or self.subject) else ""
+        return f"{self.message}{who} (credentials: {self.source})"
 
 
 def unverified_claims(token: str) -> dict[str, Any] | None:
@@ -95,7 +100,7 @@ def refusal_reason(claims: dict[str, Any] | None) -> str | None:
     return None
 
 
-def _status_for(token: str, source: str, expires_at: int | None, now: float) -> TokenStatus:
+def _status_for(token: str, source: str, expires_at: int | None, now: float) -> SessionStatus:
     claims = unverified_claims(token)
     reason = refusal_reason(claims)
     claims = claims or {}
@@ -103,24 +108,10 @@ def _status_for(token: str, source: str, expires_at: int | None, now: float) -> 
     if expires_at is None and isinstance(claims.get("exp"), int | float):
         expires_at = int(claims["exp"])
     if reason:
-        return TokenStatus("refused", source, f"refused: {reason}", subject, email, expires_at)
+        return SessionStatus("refused", source, f"refused: {reason}", subject, email, expires_at)
     if expires_at is not None and expires_at <= now:
-        return TokenStatus("expired", source, f"the token has expired; {LOGIN_HINT}.", subject, email, expires_at)
-    return TokenStatus("ok", source, "signed in", subject, email, expires_at)
-
-
-class StaticTokenSource:
-    """A token given from outside (ATOMS_ACCESS_TOKEN): handed out as is, never refreshed."""
-
-    def __init__(self, token: str, source: str = "ATOMS_ACCESS_TOKEN") -> None:
-        self._token = token
-        self._source = source
-
-    async def access_token(self) -> str | None:
-        return self._token if self.status().ok else None
-
-    def status(self) -> TokenStatus:
-        return _status_for(self._token, self._source, None, time.time())
+        return SessionStatus("expired", source, f"the token has expired; {LOGIN_HINT}.", subject, email, expires_at)
+    return SessionStatus("ok", source, "signed in", subject, email, expires_at)
 
 
 RefreshFn = Callable[[Credentials], Awaitable[Credentials]]
@@ -196,23 +187,28 @@ class CredentialsTokenSource:
             logger.warning("refreshed token not saved (the next process will need `atoms login`): %s", error)
         return fresh
 
-    def status(self) -> TokenStatus:
+    def status(self) -> str:
+        """One line for people: who is signed in, or why not and what to run (the TokenSource protocol)."""
+        return self.describe().line()
+
+    def describe(self) -> SessionStatus:
+        """The session's state (ok / expired / missing / refused) with the user and expiry; never raises."""
         source = str(self._store.path)
         if self._failure is not None:
-            return TokenStatus("expired", source, self._failure)
+            return SessionStatus("expired", source, self._failure)
         try:
             credentials = self._credentials or self._store.load()
         except CredentialsError as error:
-            return TokenStatus("refused", source, str(error))
+            return SessionStatus("refused", source, str(error))
         if credentials is None:
-            return TokenStatus("missing", source, f"not signed in; {LOGIN_HINT}.")
+            return SessionStatus("missing", source, f"not signed in; {LOGIN_HINT}.")
         status = _status_for(credentials.access_token, source, credentials.expires_at, time.time())
         if status.state == "expired" and credentials.refresh_token:
-            return TokenStatus("ok", source, "signed in (the token is refreshed on next use)", *_who(status))
+            return SessionStatus("ok", source, "signed in (the token is refreshed on next use)", *_who(status))
         return status
 
 
-def _who(status: TokenStatus) -> tuple[str | None, str | None, int | None]:
+def _who(status: SessionStatus) -> tuple[str | None, str | None, int | None]:
     return status.subject, status.email, status.expires_at
 
 
@@ -221,7 +217,7 @@ LoginFn = Callable[[Settings], Credentials]
 
 def resolve_token_source(
     settings: Settings, *, interactive: bool | None = None, login: LoginFn | None = None
-) -> StaticTokenSource | CredentialsTokenSource:
+) -> TokenSource:
     """The token source for this process: env token → credentials file → interactive login → error.
 
     `interactive` defaults to "stdin is a terminal" (never true under `atoms serve` on stdio, whose stdin is the
