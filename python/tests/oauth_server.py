@@ -18,11 +18,13 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import httpx2
 from authlib.common.security import generate_token
 from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, OAuth2Request, TokenMixin
 from authlib.oauth2.rfc6749.errors import OAuth2Error
@@ -31,7 +33,7 @@ from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
-from joserfc.jwk import RSAKey
+from joserfc.jwk import KeySet, RSAKey
 
 SEED_USER_ID = "a0000000-0000-4000-8000-0000000000a3"  # viewer@acme.test in supabase/seed.sql
 SEED_USER_EMAIL = "viewer@acme.test"
@@ -190,7 +192,7 @@ class TestAuthorizationServer(AuthorizationServer):
         self.register_grant(_CodeGrant, [CodeChallenge(required=True)])
         self.register_grant(_RefreshGrant)
         self.register_endpoint(_Revocation)
-        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     # ---- lifecycle and test helpers ----
 
@@ -271,8 +273,8 @@ class _TokenGenerator(JWTBearerTokenGenerator):
         )
         self.server = server
 
-    def get_jwks(self) -> RSAKey:
-        return self.server.key
+    def get_jwks(self) -> KeySet:
+        return KeySet([self.server.key])  # a key set, so the token header names the key (kid)
 
     def get_audiences(self, client: Any, user: Grantee, scope: str) -> str:
         return user.resource or self.server.default_audience
@@ -409,3 +411,48 @@ def _handler(server: TestAuthorizationServer) -> type[BaseHTTPRequestHandler]:
             return
 
     return Handler
+
+
+class Browser:
+    """Stands in for `webbrowser.open`: in a thread (a real browser does not block the CLI either) it follows
+    the authorization URL's redirects to the CLI's loopback callback and keeps the page it lands on.
+
+    `tamper(url) -> url` may rewrite the authorization URL before it is visited, and `tamper_callback` the
+    redirect to the CLI (an attacker's or a broken server's doing)."""
+
+    __test__ = False
+
+    def __init__(
+        self,
+        tamper: Callable[[str], str] | None = None,
+        tamper_callback: Callable[[str], str] | None = None,
+    ) -> None:
+        self.tamper = tamper
+        self.tamper_callback = tamper_callback
+        self.opened: list[str] = []
+        self.pages: list[httpx2.Response] = []
+        self._threads: list[threading.Thread] = []
+
+    def open(self, url: str, *args: Any, **kwargs: Any) -> bool:
+        self.opened.append(url)
+        thread = threading.Thread(target=self._visit, args=(url,), daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        return True
+
+    def _visit(self, url: str) -> None:
+        with httpx2.Client(timeout=10) as http:
+            response = http.get(self.tamper(url) if self.tamper else url)
+            while response.is_redirect:
+                target = response.headers["location"]
+                if self.tamper_callback and urlsplit(target).path == "/callback":
+                    target = self.tamper_callback(target)
+                response = http.get(target)
+            self.pages.append(response)
+
+    def join(self) -> httpx2.Response:
+        """The page the browser ended on (after the CLI answered the callback)."""
+        for thread in self._threads:
+            thread.join(timeout=10)
+        assert self.pages, "the browser got no page"
+        return self.pages[-1]

@@ -7,8 +7,11 @@ from typing import Annotated
 import psycopg
 import typer
 
-from atoms_mcp import migrations
+from atoms_mcp import migrations, oauth_login
+from atoms_mcp.credentials import CredentialsError, CredentialStore
+from atoms_mcp.errors import AtomsError
 from atoms_mcp.settings import Settings
+from atoms_mcp.token_source import unverified_claims
 
 app = typer.Typer(help="atoms: Postgres-first requirements traceability with an MCP server.", no_args_is_help=True)
 db_app = typer.Typer(help="Local database: create, migrate, reset.", no_args_is_help=True)
@@ -74,3 +77,40 @@ def _safe(url: str) -> str:
     info = psycopg.conninfo.conninfo_to_dict(url)
     info.pop("password", None)
     return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname')}"
+
+
+# ---- sign-in: `atoms login` / `atoms logout` (OAuth 2.1 + PKCE, credentials file) ----
+
+
+@app.command("login")
+def login_command() -> None:
+    """Sign in through the browser (OAuth 2.1 + PKCE) and keep the session in <state dir>/credentials.json."""
+    settings = Settings()
+    store = CredentialStore(settings.state_dir)
+    try:
+        credentials = oauth_login.login(settings, echo=lambda line: typer.echo(line, err=True))
+        path = store.save(credentials)
+    except AtomsError as error:
+        _fail(error)
+    claims = unverified_claims(credentials.access_token) or {}
+    who = claims.get("email") or claims.get("sub") or "unknown user"
+    typer.echo(f"Signed in as {who}. Credentials saved to {path} (mode 0600).")
+
+
+@app.command("logout")
+def logout_command() -> None:
+    """Revoke the refresh token (when the server offers RFC 7009 revocation) and delete the credentials file."""
+    settings = Settings()
+    store = CredentialStore(settings.state_dir)
+    try:
+        credentials = store.load()
+    except CredentialsError as error:  # unsafe or unreadable: delete it without using its tokens
+        typer.secho(f"{type(error).__name__}: {error}", err=True, fg=typer.colors.YELLOW)
+        credentials = None
+    revoked = oauth_login.revoke_refresh_token(credentials) if credentials is not None else False
+    if not store.delete():
+        typer.echo(f"Not signed in (no {store.path}).")
+        return
+    if credentials is not None and credentials.revocation_endpoint and not revoked:
+        typer.secho("The authorization server did not confirm the revocation.", err=True, fg=typer.colors.YELLOW)
+    typer.echo(f"Signed out: {store.path} deleted{' and the refresh token revoked' if revoked else ''}.")

@@ -325,7 +325,12 @@ class _CallbackListener:
             ) from None
         self._server.daemon_threads = True
         self.port: int = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="atoms-login-callback", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # how soon close() takes effect
+            name="atoms-login-callback",
+            daemon=True,
+        )
         self._thread.start()
 
     def wait(self, timeout: float) -> dict[str, list[str]]:
