@@ -60,6 +60,14 @@ class Credentials(BaseModel):
             return False
         return self.expires_at - (time.time() if now is None else now) <= seconds
 
+    def needs_refresh(self, buffer_seconds: float, now: float | None = None) -> bool:
+        """True when the token expires within the buffer - or within half its lifetime if that is shorter, so a
+        server issuing tokens shorter than the buffer does not get a refresh on every call."""
+        if self.expires_at is None:
+            return False
+        lifetime = self.expires_at - self.obtained_at
+        return self.expires_within(min(buffer_seconds, lifetime / 2) if lifetime > 0 else buffer_seconds, now)
+
 
 class CredentialStore:
     """Load, save and delete `<state_dir>/credentials.json` safely."""

@@ -144,7 +144,7 @@ class CredentialsTokenSource:
             if credentials is None:
                 return None
             self._credentials = credentials
-            if credentials.expires_within(self._buffer):
+            if credentials.needs_refresh(self._buffer):
                 credentials = await self._refreshed(credentials)
                 if credentials is None:
                     return None
@@ -162,7 +162,7 @@ class CredentialsTokenSource:
         if on_disk is None:
             self._failure = f"the credentials file was removed (logged out); {LOGIN_HINT}."
             return None
-        if on_disk.access_token != stale.access_token and not on_disk.expires_within(self._buffer):
+        if on_disk.access_token != stale.access_token and not on_disk.needs_refresh(self._buffer):
             self._credentials = on_disk
             return on_disk
         try:
