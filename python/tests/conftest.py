@@ -81,6 +81,12 @@ def module_db(postgresql_noproc: NoopExecutor) -> Iterator[psycopg.Connection]:
             yield conn
 
 
+@pytest.fixture
+def anyio_backend() -> str:
+    """anyio's pytest plugin runs `@pytest.mark.anyio` tests on asyncio (the MCP SDK's backend)."""
+    return "asyncio"
+
+
 # ---- sign-in (oauth branch): a real authorization server on loopback, settings pointing at it ----
 
 

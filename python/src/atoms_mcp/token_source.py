@@ -129,56 +129,68 @@ class CredentialsTokenSource:
         refresh: RefreshFn = oauth_login.refresh_credentials,
     ) -> None:
         self._store = store
-        self._credentials = credentials
+        self._credentials = credentials  # None: read the file on the next call
         self._buffer = refresh_buffer_seconds
         self._refresh = refresh
         self._lock = asyncio.Lock()
-        self._failure: str | None = None  # set when the session is over (refresh refused): no further attempts
+        # A session whose refresh was refused: never retried; a new `atoms login` (a new file) replaces it.
+        self._dead: Credentials | None = None
+        self._problem: str | None = None  # why the last call gave no token
 
     async def access_token(self) -> str | None:
-        """A token valid for at least the buffer, refreshing it first if needed; None when the session ended."""
+        """A token valid for at least the buffer, refreshing it first if needed; None when there is none (then
+        `status()` says why and what to run). Never raises for a refused or failed refresh."""
         async with self._lock:
-            if self._failure is not None:
-                return None
-            credentials = self._credentials or await anyio.to_thread.run_sync(self._store.load)
+            credentials = await self._current()
+            if credentials is not None and credentials.needs_refresh(self._buffer):
+                credentials = await self._refreshed(credentials)
             if credentials is None:
                 return None
-            self._credentials = credentials
-            if credentials.needs_refresh(self._buffer):
-                credentials = await self._refreshed(credentials)
-                if credentials is None:
-                    return None
-            if refusal_reason(unverified_claims(credentials.access_token)):
-                return None
-            return credentials.access_token
+            self._problem = refusal_reason(unverified_claims(credentials.access_token))
+            return None if self._problem else credentials.access_token
 
-    async def _refreshed(self, stale: Credentials) -> Credentials | None:
-        # Another atoms process may have refreshed (and rotated) already: prefer what is on disk.
+    async def _current(self) -> Credentials | None:
+        if self._credentials is not None:
+            return self._credentials
         try:
             on_disk = await anyio.to_thread.run_sync(self._store.load)
         except CredentialsError as error:
-            self._failure = str(error)
+            self._problem = str(error)
             return None
         if on_disk is None:
-            self._failure = f"the credentials file was removed (logged out); {LOGIN_HINT}."
+            self._problem = f"not signed in; {LOGIN_HINT}."
+            return None
+        if self._dead is not None and on_disk.access_token == self._dead.access_token:
+            return None  # still the session whose refresh was refused; _problem says so
+        self._dead, self._credentials = None, on_disk
+        return on_disk
+
+    async def _refreshed(self, stale: Credentials) -> Credentials | None:
+        # Another atoms process may have refreshed (and rotated) already: prefer what is on disk.
+        self._credentials = None
+        try:
+            on_disk = await anyio.to_thread.run_sync(self._store.load)
+        except CredentialsError as error:
+            self._problem = str(error)
+            return None
+        if on_disk is None:
+            self._problem = f"the credentials file was removed (logged out); {LOGIN_HINT}."
             return None
         if on_disk.access_token != stale.access_token and not on_disk.needs_refresh(self._buffer):
             self._credentials = on_disk
             return on_disk
         try:
             fresh = await self._refresh(on_disk)
-        except OAuthError as error:
-            detail = f"{error.error}: {error.description}" if error.description else str(error.error)
-            self._failure = f"the session expired or was revoked ({detail}); {LOGIN_HINT}."
-            return None
-        except oauth_login.LoginError as error:
-            self._failure = f"{error}; {LOGIN_HINT}."
+        except (OAuthError, oauth_login.LoginError) as error:
+            detail = f"{error.error}: {error.description}" if isinstance(error, OAuthError) else str(error)
+            self._dead, self._problem = on_disk, f"the session expired or was revoked ({detail}); {LOGIN_HINT}."
             return None
         except (httpx2.HTTPError, ValueError) as error:
             logger.warning("token refresh failed: %s", error)
             if not on_disk.expires_within(0):
+                self._credentials = on_disk
                 return on_disk  # still valid for a few seconds; the next call retries the refresh
-            self._failure = f"could not reach the authorization server to refresh the token ({error}); {LOGIN_HINT}."
+            self._problem = f"could not reach the authorization server to refresh the token ({error}); {LOGIN_HINT}."
             return None
         self._credentials = fresh
         try:
@@ -194,16 +206,18 @@ class CredentialsTokenSource:
     def describe(self) -> SessionStatus:
         """The session's state (ok / expired / missing / refused) with the user and expiry; never raises."""
         source = str(self._store.path)
-        if self._failure is not None:
-            return SessionStatus("expired", source, self._failure)
         try:
             credentials = self._credentials or self._store.load()
         except CredentialsError as error:
             return SessionStatus("refused", source, str(error))
         if credentials is None:
             return SessionStatus("missing", source, f"not signed in; {LOGIN_HINT}.")
+        if self._dead is not None and credentials.access_token == self._dead.access_token:
+            return SessionStatus("expired", source, self._problem or f"the session has ended; {LOGIN_HINT}.")
         status = _status_for(credentials.access_token, source, credentials.expires_at, time.time())
         if status.state == "expired" and credentials.refresh_token:
+            if self._problem:  # the last refresh could not reach the server
+                return SessionStatus("expired", source, self._problem, *_who(status))
             return SessionStatus("ok", source, "signed in (the token is refreshed on next use)", *_who(status))
         return status
 
