@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/atoms"
@@ -88,6 +89,24 @@ class Settings(BaseSettings):
     login_timeout_seconds: float = Field(default=300, gt=0, description="How long `atoms login` waits.")
     resource_url: str | None = Field(
         default=None,
-        description="Canonical URL of the MCP server (e.g. https://mcp.example.com/mcp): the RFC 8707 resource "
-        "`atoms login` asks a token for, and the audience the HTTP transport requires.",
+        description="Canonical URL of the MCP endpoint (e.g. https://mcp.example.com/mcp) for authorization servers "
+        "with RFC 8707 resource indicators: `atoms login` asks for a token for it, and the HTTP transport then "
+        "requires it as the token's `aud`. Unset: the endpoint is ATOMS_APP_URL + /mcp and `aud` must be "
+        "ATOMS_JWT_AUDIENCE (Supabase Auth issues `authenticated`).",
     )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="HTTP transport: extra Host header values accepted (comma separated; the hosts of "
+        "ATOMS_APP_URL and ATOMS_RESOURCE_URL are always accepted). Anything else gets 421 (DNS rebinding).",
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="HTTP transport: extra Origin header values accepted (comma separated), e.g. a web client.",
+    )
+
+    @field_validator("allowed_hosts", "allowed_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
