@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
 import psycopg
@@ -18,6 +18,9 @@ import typer
 from atoms_mcp import localdb, migrations
 from atoms_mcp.errors import AtomsError
 from atoms_mcp.settings import Settings
+
+if TYPE_CHECKING:
+    from atoms_mcp.auth import TokenSource
 
 app = typer.Typer(help="atoms: Postgres-first requirements traceability with an MCP server.", no_args_is_help=True)
 db_app = typer.Typer(help="Local database: create, migrate, reset.", no_args_is_help=True)
@@ -137,6 +140,9 @@ def call(
     ] = None,
 ) -> None:
     """Run one tool through the real server, in-process, and pretty-print its result (exit 1 on an error)."""
+    from atoms_mcp.auth import StaticTokenSource
+    from atoms_mcp.token_source import resolve_token_source
+
     settings = Settings()
     try:
         parsed = json.loads(arguments)
@@ -146,7 +152,9 @@ def call(
         _fail(ValueError("arguments must be a JSON object"))
     try:
         token = _dev_token(settings, as_user) if as_user else None
-        result = anyio.run(_call_tool, settings, tool, parsed, token)
+        # Without --as: ATOMS_ACCESS_TOKEN, else the credentials file, else a browser login if this is a terminal.
+        source = StaticTokenSource(token, origin="--as") if token else resolve_token_source(settings)
+        result = anyio.run(_call_tool, settings, tool, parsed, source)
     except (AtomsError, psycopg.Error, LookupError) as error:
         _fail(error)
     typer.echo(json.dumps(result["payload"], indent=2, ensure_ascii=False))
@@ -154,14 +162,12 @@ def call(
         raise typer.Exit(1)
 
 
-async def _call_tool(settings: Settings, tool: str, arguments: dict[str, Any], token: str | None) -> dict[str, Any]:
+async def _call_tool(settings: Settings, tool: str, arguments: dict[str, Any], source: TokenSource) -> dict[str, Any]:
     from mcp import Client, MCPError
     from mcp.types import Implementation, TextContent
 
-    from atoms_mcp.auth import StaticTokenSource
     from atoms_mcp.server import create_server
 
-    source = StaticTokenSource(token, origin="--as") if token else None
     server = create_server(settings, token_source=source)
     async with Client(server, client_info=Implementation(name="atoms-cli", version="0")) as client:
         try:
@@ -185,6 +191,7 @@ def whoami() -> None:
     typer.echo(f"email:   {info['email'] or '-'}")
     typer.echo(f"user id: {info['user_id']}")
     typer.echo(f"expires: {info['expires']}")
+    typer.echo(f"session: {info['source']}")
     for org in info["orgs"]:
         typer.echo(f"org:     {org['name']} ({org['role']})")
     if not info["orgs"]:
@@ -196,9 +203,10 @@ async def _whoami(settings: Settings) -> dict[str, Any]:
     from atoms_mcp.db import CallContext, Gateway
     from atoms_mcp.errors import UnauthenticatedError
 
-    token = await default_token_source(settings).access_token()
+    source = default_token_source(settings)
+    token = await source.access_token()
     if not token:
-        raise UnauthenticatedError("Not signed in: run `atoms login` or set ATOMS_ACCESS_TOKEN.")
+        raise UnauthenticatedError(f"Not signed in: {source.status()}")
     user = await JwtVerifier(settings).verify(token)
     gateway = Gateway(settings)
     await gateway.open()
@@ -213,7 +221,7 @@ async def _whoami(settings: Settings) -> dict[str, Any]:
     finally:
         await gateway.close()
     expires = datetime.fromtimestamp(user.expires_at, UTC).isoformat() if user.expires_at else "never"
-    return {"email": user.email, "user_id": user.user_id, "expires": expires, "orgs": orgs}
+    return {"email": user.email, "user_id": user.user_id, "expires": expires, "orgs": orgs, "source": source.status()}
 
 
 @dev_app.command("token")
@@ -300,3 +308,47 @@ def client_config_text(settings: Settings, *, token: str, user: str, url: str, t
             "Other users: atoms dev token --user viewer@acme.test | admin@acme.test | admin@globex.test | ...",
         ]
     )
+
+
+# ---- sign-in: `atoms login` / `atoms logout` (OAuth 2.1 + PKCE, credentials file) ----
+
+
+@app.command("login")
+def login_command() -> None:
+    """Sign in through the browser (OAuth 2.1 + PKCE) and keep the session in <state dir>/credentials.json."""
+    from atoms_mcp import oauth_login
+    from atoms_mcp.credentials import CredentialStore
+    from atoms_mcp.token_source import unverified_claims
+
+    settings = Settings()
+    store = CredentialStore(settings.state_dir)
+    try:
+        credentials = oauth_login.login(settings, echo=lambda line: typer.echo(line, err=True))
+        path = store.save(credentials)
+    except AtomsError as error:
+        _fail(error)
+    claims = unverified_claims(credentials.access_token) or {}
+    who = claims.get("email") or claims.get("sub") or "unknown user"
+    typer.echo(f"Signed in as {who}. Credentials saved to {path} (mode 0600).")
+
+
+@app.command("logout")
+def logout_command() -> None:
+    """Revoke the refresh token (when the server offers RFC 7009 revocation) and delete the credentials file."""
+    from atoms_mcp import oauth_login
+    from atoms_mcp.credentials import CredentialsError, CredentialStore
+
+    settings = Settings()
+    store = CredentialStore(settings.state_dir)
+    try:
+        credentials = store.load()
+    except CredentialsError as error:  # unsafe or unreadable: delete it without using its tokens
+        typer.secho(f"{type(error).__name__}: {error}", err=True, fg=typer.colors.YELLOW)
+        credentials = None
+    revoked = oauth_login.revoke_refresh_token(credentials) if credentials is not None else False
+    if not store.delete():
+        typer.echo(f"Not signed in (no {store.path}).")
+        return
+    if credentials is not None and credentials.revocation_endpoint and not revoked:
+        typer.secho("The authorization server did not confirm the revocation.", err=True, fg=typer.colors.YELLOW)
+    typer.echo(f"Signed out: {store.path} deleted{' and the refresh token revoked' if revoked else ''}.")

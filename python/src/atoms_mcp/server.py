@@ -25,7 +25,6 @@ import pydantic
 from mcp import MCPError
 from mcp.server import Server, ServerRequestContext
 from mcp.server.auth.middleware.auth_context import get_access_token
-from mcp.server.auth.settings import AuthSettings
 from mcp.server.stdio import stdio_server
 from mcp.types import (
     INVALID_PARAMS,
@@ -35,14 +34,12 @@ from mcp.types import (
     PaginatedRequestParams,
     TextContent,
 )
-from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
 
-from atoms_mcp import __version__
+from atoms_mcp import __version__, resource_server
 from atoms_mcp._clients import actor_for, client_label
 from atoms_mcp.audit import AuditQueue, AuditSink, DatabaseAuditSink, sanitize_params
 from atoms_mcp.auth import (
-    AtomsTokenVerifier,
     JwtVerifier,
     StaticTokenSource,
     TokenSource,
@@ -337,17 +334,17 @@ def _is_uuid(value: str) -> bool:
 
 def create_http_app(settings: Settings, *, audit_sink: AuditSink | None = None, host: str = "127.0.0.1") -> Starlette:
     """The streamable HTTP app: every request must carry `Authorization: Bearer <user JWT>` (else 401)."""
+    # OAuth 2.1 resource server: RFC 9728 metadata, audience-bound tokens, scope in the challenge, Host checks.
+    settings = resource_server.http_settings(settings)
     server = create_server(settings, token_source=StaticTokenSource(None, origin="HTTP"), audit_sink=audit_sink)
-    resource_url = settings.app_url.rstrip("/") + "/mcp"
-    return server.streamable_http_app(
+    auth, verifier = resource_server.http_auth(settings)
+    app = server.streamable_http_app(
         host=host,
-        auth=AuthSettings(
-            issuer_url=AnyHttpUrl(settings.auth_issuer_url),
-            resource_server_url=AnyHttpUrl(resource_url),
-            validate_token_resource=False,  # the verifier checks `aud` itself
-        ),
-        token_verifier=AtomsTokenVerifier(JwtVerifier(settings)),
+        auth=auth,
+        token_verifier=verifier,
+        transport_security=resource_server.transport_security(settings, host),
     )
+    return resource_server.finish_http_app(app, settings)
 
 
 async def run_stdio(settings: Settings, *, token_source: TokenSource | None = None) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/atoms"
@@ -56,7 +57,11 @@ class Settings(BaseSettings):
     )
     auth_issuer_url: str = Field(
         default="http://127.0.0.1:54321/auth/v1",
-        description="Authorization server that issues user tokens (Supabase Auth), advertised to HTTP clients.",
+        # ATOMS_AUTH_URL is the documented name; ATOMS_AUTH_ISSUER_URL is accepted too.
+        validation_alias=AliasChoices("ATOMS_AUTH_URL", "ATOMS_AUTH_ISSUER_URL", "auth_issuer_url"),
+        description="Authorization server (issuer) of user tokens: Supabase Auth's OAuth 2.1 server or any OIDC "
+        "provider. Advertised to HTTP clients (RFC 9728); `atoms login` discovers its endpoints from RFC 8414 / "
+        "OIDC metadata under this URL.",
     )
     pool_min_size: int = Field(default=1, ge=0, le=100, description="Gateway connection pool: connections kept open.")
     pool_max_size: int = Field(default=10, ge=1, le=500, description="Gateway connection pool: upper bound.")
@@ -66,6 +71,46 @@ class Settings(BaseSettings):
     )
     audit_queue_size: int = Field(default=10_000, ge=1, description="Audit records held in memory before spilling.")
     audit_batch_size: int = Field(default=200, ge=1, le=5_000, description="Audit records written per statement.")
+
+    # ---- sign-in (`atoms login`) and the HTTP transport as OAuth 2.1 resource server ----
+    oauth_client_id: str = Field(
+        default="atoms-cli", description="OAuth client id of the CLI (a public client: PKCE, no secret)."
+    )
+    oauth_scopes: str = Field(
+        default="openid email profile",
+        description="Scopes `atoms login` requests (space separated); offline_access is added when the "
+        "authorization server advertises it, so a refresh token is issued.",
+    )
+    login_port: int = Field(
+        default=19275,
+        ge=0,
+        le=65535,
+        description="Loopback port of the login callback http://127.0.0.1:<port>/callback (0: any free port).",
+    )
+    login_timeout_seconds: float = Field(default=300, gt=0, description="How long `atoms login` waits.")
+    resource_url: str | None = Field(
+        default=None,
+        description="Canonical URL of the MCP endpoint (e.g. https://mcp.example.com/mcp) for authorization servers "
+        "with RFC 8707 resource indicators: `atoms login` asks for a token for it, and the HTTP transport then "
+        "requires it as the token's `aud`. Unset: the endpoint is ATOMS_APP_URL + /mcp and `aud` must be "
+        "ATOMS_JWT_AUDIENCE (Supabase Auth issues `authenticated`).",
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="HTTP transport: extra Host header values accepted (comma separated; the hosts of "
+        "ATOMS_APP_URL and ATOMS_RESOURCE_URL are always accepted). Anything else gets 421 (DNS rebinding).",
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="HTTP transport: extra Origin header values accepted (comma separated), e.g. a web client.",
+    )
+
+    @field_validator("allowed_hosts", "allowed_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _derive_gateway_url(self) -> Settings:
