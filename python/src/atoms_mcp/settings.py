@@ -70,7 +70,7 @@ class Settings(BaseSettings):
         default=Path.home() / ".atoms", description="Local state: credentials.json, audit spill file."
     )
     audit_queue_size: int = Field(default=10_000, ge=1, description="Audit records held in memory before spilling.")
-    audit_batch_size: int = Field(default=200, ge=1, le=5_000, description="Audit records written per statement.")
+    audit_batch_size: int = Field(default=200, ge=1, le=1_000, description="Audit records written per statement.")
 
     # ---- sign-in (`atoms login`) and the HTTP transport as OAuth 2.1 resource server ----
     oauth_client_id: str = Field(
