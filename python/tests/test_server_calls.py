@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import psycopg
 import pytest
-from mcp import Client
+from mcp import Client, MCPError
 from mcp.types import Implementation
 from psycopg.conninfo import make_conninfo
 from pydantic import Field
@@ -100,6 +100,8 @@ async def test_every_call_leaves_exactly_one_audit_row(url: str, tmp_path: Path)
     async with Client(server, client_info=Implementation(name="cursor-audit", version="0.50")) as client:
         for name, arguments in calls:
             await client.call_tool(name, arguments)
+        with pytest.raises(MCPError):
+            await client.call_tool("atoms drop; --", {})  # unknown: a protocol error, and audited
     # Leaving the client ends the server's lifespan, which flushes the audit queue.
     with psycopg.connect(url) as conn:
         rows = conn.execute(
@@ -116,8 +118,9 @@ async def test_every_call_leaves_exactly_one_audit_row(url: str, tmp_path: Path)
         ("atoms_list_items", "error", "VALIDATION_ERROR"),
         ("atoms_search", "error", "VALIDATION_ERROR"),
         ("atoms_status", "success", None),
+        ("atoms_drop__--", "error", "VALIDATION_ERROR"),
     ]
-    assert {r[3] for r in rows[:6]} == {viewer}
+    assert {r[3] for r in rows[:6]} == {viewer} and rows[7][3] == viewer
     assert rows[1][4] == ACME_PROJECT and rows[1][5] == "a0000000-0000-4000-8000-000000000001"
     assert {(r[6], r[7]) for r in rows} == {("cursor-audit", "mcp_cursor")}
     assert len({r[8] for r in rows}) == 1
