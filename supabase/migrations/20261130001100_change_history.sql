@@ -416,11 +416,22 @@ create or replace trigger test_results_refuse_update
 before update on public.test_results
 for each row execute function private.refuse_update();
 
+create or replace trigger history_chain_heads_refuse_delete
+before delete on private.history_chain_heads
+for each row execute function private.refuse_physical_delete();
+
+create or replace trigger history_chain_heads_refuse_truncate
+before truncate on private.history_chain_heads
+for each statement execute function private.refuse_physical_delete();
+
 comment on trigger items_record_change on public.items is 'atoms: history events created, updated, deleted, restored.';
 comment on trigger item_links_record_change on public.item_links is 'atoms: history events linked, unlinked.';
 comment on trigger test_results_record_change on public.test_results is 'atoms: history event test_recorded.';
 comment on trigger change_history_refuse_update on public.change_history is 'atoms: history is append-only, for every role.';
 comment on trigger test_results_refuse_update on public.test_results is 'atoms: test results are append-only, for every role.';
+comment on trigger history_chain_heads_refuse_delete on private.history_chain_heads is
+'atoms: a chain head is never removed (it is what detects a truncated history tail).';
+comment on trigger history_chain_heads_refuse_truncate on private.history_chain_heads is 'atoms: chain heads are never removed.';
 
 -- ---- policies ----
 create policy "Project viewers can read chain heads"
