@@ -385,6 +385,23 @@ def test_atoms_get_audit_log_validates_its_arguments(module_db: psycopg.Connecti
     assert error.value.sqlstate == "22023"
 
 
+def test_the_filtered_count_is_an_index_only_scan(db: psycopg.Connection) -> None:
+    db.execute("vacuum public.mcp_audit_log")
+    db.execute("set enable_seqscan = off")
+    db.execute("set enable_bitmapscan = off")
+    with as_principal(db, ADMIN):
+        plan = "\n".join(
+            r[0]
+            for r in db.execute(
+                "explain select count(*) from public.mcp_audit_log where project_id = %s "
+                "and status = 'error' and user_id = %s and tool_name = 'atoms_get_item' "
+                "and created_at >= now() - interval '1 day'",
+                (ACME_PROJECT, ADMIN.user_id),
+            )
+        )
+    assert "Index Only Scan using mcp_audit_log_project_id_created_at_idx" in plan
+
+
 def test_the_admin_query_uses_the_project_index(db: psycopg.Connection) -> None:
     db.execute("set enable_seqscan = off")
     plan = "\n".join(

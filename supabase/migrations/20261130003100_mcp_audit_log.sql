@@ -50,8 +50,11 @@ create table if not exists public.mcp_audit_log (
 );
 
 -- ---- indexes ----
--- The admin query: one project, newest first, optional filters on the same rows.
-create index if not exists mcp_audit_log_project_id_created_at_idx on public.mcp_audit_log (project_id, created_at desc, id desc);
+-- The admin query: one project, newest first. Covering the policy column and the filter columns lets the
+-- filtered total_count run as an index-only scan (the log is append-only, so its pages stay all-visible).
+create index if not exists mcp_audit_log_project_id_created_at_idx on public.mcp_audit_log (
+  project_id, created_at desc, id desc
+) include (org_id, user_id, status, tool_name);
 -- The select policy filters on org_id.
 create index if not exists mcp_audit_log_org_id_idx on public.mcp_audit_log (org_id);
 -- Time-range scans over the whole log (retention reports, exports) as it grows: a few pages per GB.
