@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sys
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
 import psycopg
 import typer
 
-from atoms_mcp import migrations
+from atoms_mcp import localdb, migrations
 from atoms_mcp.errors import AtomsError
 from atoms_mcp.settings import Settings
 
@@ -73,10 +75,13 @@ def db_up(
     settings = Settings()
     url = database_url or settings.database_url
     try:
+        how = localdb.ensure_local_server(url, settings.supabase_dir.parent / ".atoms")
+        if how != "running":
+            typer.echo(f"PostgreSQL: {how}")
         if not migrations.database_exists(url):
             migrations.create_database(url)
         applied = migrations.migrate(url, settings.supabase_dir, with_seed=with_seed)
-    except psycopg.Error as error:
+    except (psycopg.Error, RuntimeError, OSError) as error:
         _fail(error)
     typer.echo(f"{_safe(url)} is ready ({len(applied)} migrations applied now)")
 
@@ -242,6 +247,66 @@ def _dev_token(settings: Settings, email: str, *, ttl: int = 3600, database_url:
         raise LookupError(f"no user {email!r} in auth.users (seed users: admin@acme.test, editor@acme.test, ...)")
     return mint_token(
         settings.jwt_secret, user_id=row[0], email=row[1], audience=settings.jwt_audience, ttl_seconds=ttl
+    )
+
+
+@dev_app.command("config")
+def dev_config(
+    user: Annotated[str, typer.Option("--user", help="Seed user the token is for.")] = "editor@acme.test",
+    host: Annotated[str, typer.Option(help="Host of the HTTP server.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the HTTP server.")] = 8765,
+    ttl: Annotated[int, typer.Option(help="Token lifetime in seconds.")] = 12 * 3600,
+) -> None:
+    """Print a dev token and ready-to-paste MCP client configuration (Claude Code, Claude Desktop, Cursor)."""
+    settings = Settings()
+    try:
+        token = _dev_token(settings, user, ttl=ttl)
+    except (psycopg.Error, LookupError) as error:
+        _fail(error)
+    typer.echo(client_config_text(settings, token=token, user=user, url=f"http://{host}:{port}/mcp", ttl=ttl))
+
+
+def client_config_text(settings: Settings, *, token: str, user: str, url: str, ttl: int) -> str:
+    """The `make run` banner: how to point each MCP client at this server, over HTTP and over stdio."""
+    atoms = shutil.which("atoms") or str(Path(sys.executable).parent / "atoms")
+    stdio_env = {"ATOMS_ACCESS_TOKEN": token, "ATOMS_GATEWAY_DATABASE_URL": settings.gateway_database_url}
+    stdio = {"command": atoms, "args": ["serve", "--transport", "stdio"], "env": stdio_env}
+    http = {"url": url, "headers": {"Authorization": f"Bearer {token}"}}
+    desktop_http = {
+        "command": "npx",
+        "args": ["-y", "mcp-remote", url, "--header", "Authorization:${ATOMS_AUTH_HEADER}"],
+        "env": {"ATOMS_AUTH_HEADER": f"Bearer {token}"},
+    }
+    env_flags = " ".join(f"-e {key}='{value}'" for key, value in stdio_env.items())
+    hours = ttl // 3600
+
+    def block(obj: dict[str, Any]) -> str:
+        return json.dumps({"mcpServers": {"atoms": obj}}, indent=2)
+
+    return "\n".join(
+        [
+            f"Dev token for {user} (valid {hours} h, signed with the LOCAL dev secret; never use it elsewhere):",
+            token,
+            "",
+            f"MCP endpoint: {url}  (every request needs Authorization: Bearer <token>)",
+            "",
+            "Claude Code, HTTP:",
+            f'  claude mcp add --transport http atoms {url} --header "Authorization: Bearer {token}"',
+            "Claude Code, stdio:",
+            f"  claude mcp add atoms {env_flags} -- {atoms} serve --transport stdio",
+            "",
+            "Claude Desktop (claude_desktop_config.json), stdio:",
+            block(stdio),
+            "Claude Desktop, HTTP (through the mcp-remote bridge):",
+            block(desktop_http),
+            "",
+            "Cursor (~/.cursor/mcp.json), HTTP:",
+            block(http),
+            "Cursor, stdio:",
+            block(stdio),
+            "",
+            "Other users: atoms dev token --user viewer@acme.test | admin@acme.test | admin@globex.test | ...",
+        ]
     )
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AliasChoices, Field, field_validator
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/atoms"
-DEFAULT_GATEWAY_DATABASE_URL = "postgresql://atoms_mcp_gateway@127.0.0.1:5432/atoms"
 # The well-known local-only secret of `supabase start`: never use it for a real project.
 DEV_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"
 
@@ -31,8 +31,9 @@ class Settings(BaseSettings):
 
     # ---- MCP server ("the shim") ----
     gateway_database_url: str = Field(
-        default=DEFAULT_GATEWAY_DATABASE_URL,
-        description="URL the MCP server logs in with (role atoms_mcp_gateway); every tool call runs as the user.",
+        default="",
+        description="URL the MCP server logs in with (role atoms_mcp_gateway); every tool call runs as the user. "
+        "Default: ATOMS_DATABASE_URL with the user atoms_mcp_gateway and no password.",
     )
     access_token: str | None = Field(
         default=None, description="The user's JWT for stdio (else the credentials file written by `atoms login`)."
@@ -69,7 +70,7 @@ class Settings(BaseSettings):
         default=Path.home() / ".atoms", description="Local state: credentials.json, audit spill file."
     )
     audit_queue_size: int = Field(default=10_000, ge=1, description="Audit records held in memory before spilling.")
-    audit_batch_size: int = Field(default=200, ge=1, le=5_000, description="Audit records written per statement.")
+    audit_batch_size: int = Field(default=200, ge=1, le=1_000, description="Audit records written per statement.")
 
     # ---- sign-in (`atoms login`) and the HTTP transport as OAuth 2.1 resource server ----
     oauth_client_id: str = Field(
@@ -110,3 +111,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _derive_gateway_url(self) -> Settings:
+        if not self.gateway_database_url:
+            info = conninfo_to_dict(self.database_url)
+            info["user"] = "atoms_mcp_gateway"
+            info.pop("password", None)
+            self.gateway_database_url = make_conninfo(**info)
+        return self
