@@ -4,7 +4,9 @@ cancellation and timeouts, the database errors' mapping."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import anyio
 import psycopg
@@ -229,3 +231,28 @@ async def test_database_errors_never_leak_sql(url: str, tmp_path: Path) -> None:
     assert error["code"] in {"VALIDATION_ERROR", "NOT_FOUND"}
     for leak in ("select", "constraint", "violates", "public.", "pkey", "fkey"):
         assert leak not in error["message"].lower()
+
+
+class BlockedSink(ListSink):
+    """An audit database that hangs until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = anyio.Event()
+
+    async def write(self, records: Sequence[Mapping[str, Any]]) -> None:
+        await self.release.wait()
+        await super().write(records)
+
+
+async def test_a_hanging_audit_sink_does_not_hold_up_tool_responses(url: str, tmp_path: Path) -> None:
+    sink = BlockedSink()
+    settings = make_settings(url, tmp_path)
+    server = create_server(settings, token_source=FixedToken(token_for("viewer")), audit_sink=sink)
+    async with Client(server) as client:
+        with anyio.fail_after(5):  # would never finish if a response waited for the audit write
+            for _ in range(10):
+                assert error_code(await client.call_tool("atoms_list_projects", {"limit": 1})) is None
+        assert sink.records == []
+        sink.release.set()
+    assert len(sink.records) == 10  # flushed on shutdown
