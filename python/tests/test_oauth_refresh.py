@@ -94,6 +94,23 @@ async def test_a_process_adopts_the_token_another_process_already_refreshed(
     assert auth_server.token_requests["refresh_token"] == 1
 
 
+async def test_losing_a_refresh_race_to_another_process_adopts_the_winners_token(
+    oauth_settings: Settings, auth_server: TestAuthorizationServer
+) -> None:
+    store, old = _sign_in(oauth_settings, auth_server, remaining=30)
+    winner = CredentialsTokenSource(store, old)
+
+    async def refresh_after_the_winner(credentials: Credentials) -> Credentials:
+        await winner.access_token()  # the other process rotates the refresh token first ...
+        return await refresh_credentials(credentials)  # ... so this refresh is refused (invalid_grant)
+
+    loser = CredentialsTokenSource(store, old, refresh=refresh_after_the_winner)
+    token = await loser.access_token()
+    assert token is not None and token == await winner.access_token()
+    assert auth_server.token_requests["refresh_token"] == 2  # the winner's, and the loser's refused one
+    assert loser.describe().state == "ok"
+
+
 async def test_an_expired_refresh_token_ends_in_status_expired_not_a_crash(
     oauth_settings: Settings, auth_server: TestAuthorizationServer
 ) -> None:

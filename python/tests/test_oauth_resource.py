@@ -70,24 +70,33 @@ def _serve(settings_for: Any, host: str = "127.0.0.1") -> Iterator[RunningServer
     try:
         yield RunningServer(url, settings, audit)
     finally:
-        server.should_exit = True
+        server.should_exit = server.force_exit = True  # no graceful wait for idle keep-alive connections
         thread.join(timeout=10)
         sock.close()
 
 
-@pytest.fixture
-def mcp_http(db_url: str, tmp_path: Path, auth_server: TestAuthorizationServer) -> Iterator[RunningServer]:
-    """The real HTTP app (database-backed) on loopback, trusting `auth_server`'s keys, resource = its /mcp."""
-    yield from _serve(
-        lambda url: make_settings(
-            db_url,
-            tmp_path / "server-state",
-            jwks_url=auth_server.jwks_url,
-            auth_issuer_url=auth_server.url,
-            app_url=url,
-            resource_url=f"{url}/mcp",
-        )
+def _settings_for(db_url: str | None, state_dir: Path, server: TestAuthorizationServer) -> Any:
+    return lambda url: make_settings(
+        db_url,
+        state_dir,
+        jwks_url=server.jwks_url,
+        auth_issuer_url=server.url,
+        app_url=url,
+        resource_url=f"{url}/mcp",
     )
+
+
+@pytest.fixture
+def mcp_http(tmp_path: Path, auth_server: TestAuthorizationServer) -> Iterator[RunningServer]:
+    """The real HTTP app on loopback (no database: for what happens before a tool reaches it), trusting
+    `auth_server`'s keys, resource = its /mcp."""
+    yield from _serve(_settings_for(None, tmp_path / "server-state", auth_server))
+
+
+@pytest.fixture
+def mcp_http_db(db_url: str, tmp_path: Path, auth_server: TestAuthorizationServer) -> Iterator[RunningServer]:
+    """The same, on a fresh clone of the seeded database."""
+    yield from _serve(_settings_for(db_url, tmp_path / "server-state", auth_server))
 
 
 def _challenge(header: str) -> dict[str, str]:
@@ -140,8 +149,9 @@ async def test_a_client_goes_from_the_401_challenge_to_a_tool_call_with_a_token_
 
 
 async def test_a_database_backed_tool_runs_as_the_user_of_the_token(
-    mcp_http: RunningServer, oauth_settings: Settings
+    mcp_http_db: RunningServer, oauth_settings: Settings
 ) -> None:
+    mcp_http = mcp_http_db
     resource = mcp_http.settings.resource_url
     token = await anyio.to_thread.run_sync(_login_for, oauth_settings, resource)
     with anyio.fail_after(20):
@@ -235,11 +245,11 @@ def test_allowed_hosts_come_from_a_comma_separated_variable(monkeypatch: pytest.
 
 
 @pytest.fixture
-def public_http(db_url: str, tmp_path: Path, auth_server: TestAuthorizationServer) -> Iterator[RunningServer]:
+def public_http(tmp_path: Path, auth_server: TestAuthorizationServer) -> Iterator[RunningServer]:
     """The HTTP app configured as if bound to 0.0.0.0 behind the name mcp.example.com (served on loopback)."""
     yield from _serve(
         lambda url: make_settings(
-            db_url,
+            None,
             tmp_path / "server-state",
             jwks_url=auth_server.jwks_url,
             auth_issuer_url=auth_server.url,

@@ -330,6 +330,8 @@ def login_command() -> None:
     claims = unverified_claims(credentials.access_token) or {}
     who = claims.get("email") or claims.get("sub") or "unknown user"
     typer.echo(f"Signed in as {who}. Credentials saved to {path} (mode 0600).")
+    if settings.access_token:
+        typer.secho("Note: ATOMS_ACCESS_TOKEN is set and takes precedence over this login.", err=True)
 
 
 @app.command("logout")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import queue
 import secrets
+import sys
 import threading
 import time
 import webbrowser
@@ -130,9 +131,10 @@ def login(
     settings: Settings,
     *,
     open_browser: Callable[[str], object] | None = None,
-    echo: Callable[[str], None] = print,
+    echo: Callable[[str], None] | None = None,
 ) -> Credentials:
-    """Run the browser login and return the new credentials (the caller saves them).
+    """Run the browser login and return the new credentials (the caller saves them). Messages go to `echo`
+    (default: stderr, so a command's stdout stays its result).
 
     Raises:
         LoginError: discovery, the consent, the callback or the code exchange failed, or the wait timed out.
@@ -155,7 +157,9 @@ def login(
             url, state = client.create_authorization_url(
                 metadata.authorization_endpoint, state=generate_token(32), code_verifier=verifier, **extra
             )
-            echo(f"Opening the browser to sign in. If it does not open, visit this URL on this machine:\n\n  {url}\n")
+            (echo or _to_stderr)(
+                f"Opening the browser to sign in. If it does not open, visit this URL on this machine:\n\n  {url}\n"
+            )
             (open_browser or webbrowser.open)(url)
             params = listener.wait(settings.login_timeout_seconds)
             try:
@@ -228,6 +232,10 @@ def revoke_refresh_token(credentials: Credentials) -> bool:
 
 
 # ---- helpers ----
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 def _check_callback(params: Mapping[str, list[str]], state: str, issuer: str) -> str:

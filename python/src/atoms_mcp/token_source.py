@@ -16,6 +16,7 @@ verifies every token it accepts; nothing here is an authorisation decision in fa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 import time
@@ -182,6 +183,13 @@ class CredentialsTokenSource:
         try:
             fresh = await self._refresh(on_disk)
         except (OAuthError, oauth_login.LoginError) as error:
+            # Another process may have rotated the refresh token a moment ago: its result is then on disk.
+            with contextlib.suppress(CredentialsError):
+                latest = await anyio.to_thread.run_sync(self._store.load)
+                fresher = latest is not None and latest.access_token != on_disk.access_token
+                if latest is not None and fresher and not latest.needs_refresh(self._buffer):
+                    self._credentials = latest
+                    return latest
             detail = f"{error.error}: {error.description}" if isinstance(error, OAuthError) else str(error)
             self._dead, self._problem = on_disk, f"the session expired or was revoked ({detail}); {LOGIN_HINT}."
             return None
