@@ -342,7 +342,10 @@ declare
   page jsonb := '[]'::jsonb;
 begin
   perform private.require_project_role(pid, 'viewer');
-  search_text := btrim(private.require_text(atoms_search.query, 'query', 1, 1000));
+  search_text := btrim(private.require_text(atoms_search.query, 'query', 1, 1000), E' \t\r\n');
+  if search_text = '' then
+    raise exception 'query must contain at least one non-blank character' using errcode = '22023';
+  end if;
   if atoms_search.type is not null then
     perform private.require_choice(atoms_search.type, 'type', array['requirement', 'test-case', 'note', 'table']);
     if atoms_search.type <> 'table' then
