@@ -143,8 +143,7 @@ begin
     end if;
   end if;
   if atoms_list_items.domain is not null then
-    -- Same normalisation as stored tags (trimmed, lower-case, 1-64 characters).
-    filter_domain := (private.normalize_domains(array[atoms_list_items.domain], 'domain'))[1];
+    filter_domain := lower(btrim(private.require_text(atoms_list_items.domain, 'domain', 1, 64)));
   end if;
   if atoms_list_items.level is not null then
     filter_level := private.require_choice(atoms_list_items.level, 'level', array['System', 'Subsystem', 'Component'])::public.item_level;
@@ -342,10 +341,7 @@ declare
   page jsonb := '[]'::jsonb;
 begin
   perform private.require_project_role(pid, 'viewer');
-  search_text := btrim(private.require_text(atoms_search.query, 'query', 1, 1000), E' \t\r\n');
-  if search_text = '' then
-    raise exception 'query must contain at least one non-blank character' using errcode = '22023';
-  end if;
+  search_text := btrim(private.require_text(atoms_search.query, 'query', 1, 1000));
   if atoms_search.type is not null then
     perform private.require_choice(atoms_search.type, 'type', array['requirement', 'test-case', 'note', 'table']);
     if atoms_search.type <> 'table' then
