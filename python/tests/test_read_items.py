@@ -150,6 +150,7 @@ def test_list_items_type_table_is_accepted_and_matches_nothing(project: Project)
         {"type": "Requirement"},
         {"level": "system"},
         {"domain": ""},
+        {"domain": "   "},
         {"domain": "x" * 65},
         {"domain": "a\x01b"},
         {"limit": 0},
