@@ -45,17 +45,17 @@ insert into public.projects (id, org_id, name, description, created_by) values
 -- ---- Acme items ----
 insert into public.items (org_id, project_id, key, item_type, title, summary, body, domains, level, created_by, updated_by)
 select
-  'a0000000-0000-4000-8000-000000000001',
-  'a0000000-0000-4000-8000-000000000101',
+  'a0000000-0000-4000-8000-000000000001' as org_id,
+  'a0000000-0000-4000-8000-000000000101' as project_id,
   v.key,
-  v.item_type::public.item_type,
+  v.item_type::public.item_type as item_type,
   v.title,
   v.summary,
   v.body,
   v.domains,
-  v.level::public.item_level,
-  'a0000000-0000-4000-8000-0000000000a1',
-  'a0000000-0000-4000-8000-0000000000a1'
+  v.level::public.item_level as level,
+  'a0000000-0000-4000-8000-0000000000a1' as created_by,
+  'a0000000-0000-4000-8000-0000000000a1' as updated_by
 from (
   values
   ('REQ-001', 'requirement', 'Brake on pedal press', 'The system shall brake when the pedal is pressed.', 'Brake pressure shall rise within 150 ms of pedal travel exceeding 5 mm.', '{safety,braking}'::text[], 'System'),
@@ -85,17 +85,17 @@ select set_config('request.jwt.claims', '{"sub":"b0000000-0000-4000-8000-0000000
 
 insert into public.items (org_id, project_id, key, item_type, title, summary, body, domains, level, created_by, updated_by)
 select
-  'b0000000-0000-4000-8000-000000000001',
-  'b0000000-0000-4000-8000-000000000101',
+  'b0000000-0000-4000-8000-000000000001' as org_id,
+  'b0000000-0000-4000-8000-000000000101' as project_id,
   v.key,
-  v.item_type::public.item_type,
+  v.item_type::public.item_type as item_type,
   v.title,
   v.summary,
   v.body,
   v.domains,
-  v.level::public.item_level,
-  'b0000000-0000-4000-8000-0000000000b1',
-  'b0000000-0000-4000-8000-0000000000b1'
+  v.level::public.item_level as level,
+  'b0000000-0000-4000-8000-0000000000b1' as created_by,
+  'b0000000-0000-4000-8000-0000000000b1' as updated_by
 from (
   values
   ('REQ-001', 'requirement', 'Occlusion alarm', 'Alarm on downstream occlusion.', 'Alarm within 30 s at 1 ml/h.', '{safety,alarms}'::text[], 'System'),
@@ -125,73 +125,68 @@ insert into private.item_key_counters (project_id, item_type, last_number)
 select
   i.project_id,
   i.item_type,
-  max(substring(i.key from '[0-9]+$')::integer)
+  max(substring(i.key from '[0-9]+$')::integer) as last_number
 from public.items as i
 group by i.project_id, i.item_type;
 
--- ---- links: hierarchy (parent -> child), verification (test case -> requirement), related ----
-insert into public.item_links (org_id, project_id, link_kind, source_item_id, target_item_id, created_by)
-select
-  p.org_id,
-  p.id,
-  l.link_kind::public.link_kind,
-  s.id,
-  t.id,
-  a.user_id
-from public.projects as p
-inner join public.organization_members as a on p.org_id = a.org_id and a.role = 'admin'
-cross join (
-  values
-  ('hierarchy', 'REQ-001', 'REQ-002'),
-  ('hierarchy', 'REQ-001', 'REQ-003'),
-  ('hierarchy', 'REQ-002', 'REQ-007'),
-  ('hierarchy', 'REQ-008', 'REQ-004'),
-  ('hierarchy', 'REQ-006', 'REQ-005'),
-  ('verification', 'TC-001', 'REQ-001'),
-  ('verification', 'TC-002', 'REQ-002'),
-  ('verification', 'TC-003', 'REQ-003'),
-  ('verification', 'TC-004', 'REQ-004'),
-  ('verification', 'TC-005', 'REQ-005'),
-  ('verification', 'TC-006', 'REQ-006'),
-  ('verification', 'TC-006', 'REQ-001'),
-  ('related', 'REQ-006', 'NOTE-004'),
-  ('related', 'REQ-003', 'NOTE-003')
-) as l (link_kind, source_key, target_key)
-inner join public.items as s0 on p.id = s0.project_id and l.source_key = s0.key
-inner join public.items as t0 on p.id = t0.project_id and l.target_key = t0.key
-cross join
-  lateral (
-    select case when l.link_kind = 'related' and t0.id < s0.id then t0.id else s0.id end as id
-  ) as s
-cross join
-  lateral (
-    select case when l.link_kind = 'related' and t0.id < s0.id then s0.id else t0.id end as id
-  ) as t
-order by p.id, l.link_kind, l.source_key, l.target_key;
+-- ---- links and test results, each organisation's attributed to its own admin ----
+-- Links: hierarchy (parent -> child), verification (test case -> requirement), related (stored once, source < target).
+-- Results: REQ-007 and REQ-008 stay uncovered; TC-007 and TC-008 are never run.
+do $$
+declare
+  project record;
+begin
+  for project in
+    select p.id, p.org_id, m.user_id
+    from public.projects as p
+    inner join public.organization_members as m on m.org_id = p.org_id and m.role = 'admin'
+    order by p.id
+  loop
+    perform set_config('request.jwt.claims', json_build_object('sub', project.user_id, 'role', 'authenticated')::text, true);
 
--- ---- test results (REQ-007 and REQ-008 stay uncovered; TC-007 and TC-008 never run) ----
-insert into public.test_results (org_id, project_id, item_id, result, note, recorded_by, recorded_at)
-select
-  p.org_id,
-  p.id,
-  i.id,
-  r.result::public.test_result,
-  r.note,
-  a.user_id,
-  now() - r.age
-from public.projects as p
-inner join public.organization_members as a on p.org_id = a.org_id and a.role = 'admin'
-cross join (
-  values
-  ('TC-001', 'failed', 'first HIL run: 180 ms', interval '3 days'),
-  ('TC-001', 'passed', 'after calibration: 120 ms', interval '2 days'),
-  ('TC-002', 'passed', '', interval '2 days'),
-  ('TC-003', 'blocked', 'fault injector broken', interval '1 day'),
-  ('TC-004', 'passed', '', interval '1 day'),
-  ('TC-005', 'failed', 'DTC missing', interval '12 hours'),
-  ('TC-006', 'not-run', 'chamber booked', interval '6 hours')
-) as r (key, result, note, age)
-inner join public.items as i on p.id = i.project_id and r.key = i.key
-order by p.id asc, r.age desc;
+    insert into public.item_links (org_id, project_id, link_kind, source_item_id, target_item_id, created_by)
+    select
+      project.org_id,
+      project.id,
+      l.link_kind::public.link_kind,
+      case when l.link_kind = 'related' then least(s.id, t.id) else s.id end,
+      case when l.link_kind = 'related' then greatest(s.id, t.id) else t.id end,
+      project.user_id
+    from (values
+      ('hierarchy', 'REQ-001', 'REQ-002'),
+      ('hierarchy', 'REQ-001', 'REQ-003'),
+      ('hierarchy', 'REQ-002', 'REQ-007'),
+      ('hierarchy', 'REQ-008', 'REQ-004'),
+      ('hierarchy', 'REQ-006', 'REQ-005'),
+      ('verification', 'TC-001', 'REQ-001'),
+      ('verification', 'TC-002', 'REQ-002'),
+      ('verification', 'TC-003', 'REQ-003'),
+      ('verification', 'TC-004', 'REQ-004'),
+      ('verification', 'TC-005', 'REQ-005'),
+      ('verification', 'TC-006', 'REQ-006'),
+      ('verification', 'TC-006', 'REQ-001'),
+      ('related', 'REQ-006', 'NOTE-004'),
+      ('related', 'REQ-003', 'NOTE-003')
+    ) as l (link_kind, source_key, target_key)
+    inner join public.items as s on s.project_id = project.id and s.key = l.source_key
+    inner join public.items as t on t.project_id = project.id and t.key = l.target_key
+    order by l.link_kind, l.source_key, l.target_key;
+
+    insert into public.test_results (org_id, project_id, item_id, result, note, recorded_by, recorded_at)
+    select project.org_id, project.id, i.id, r.result::public.test_result, r.note, project.user_id, now() - r.age
+    from (values
+      ('TC-001', 'failed', 'first HIL run: 180 ms', interval '3 days'),
+      ('TC-001', 'passed', 'after calibration: 120 ms', interval '2 days'),
+      ('TC-002', 'passed', '', interval '2 days'),
+      ('TC-003', 'blocked', 'fault injector broken', interval '1 day'),
+      ('TC-004', 'passed', '', interval '1 day'),
+      ('TC-005', 'failed', 'DTC missing', interval '12 hours'),
+      ('TC-006', 'not-run', 'chamber booked', interval '6 hours')
+    ) as r (key, result, note, age)
+    inner join public.items as i on i.project_id = project.id and i.key = r.key
+    order by r.age desc;
+  end loop;
+end
+$$;
 
 select set_config('request.jwt.claims', '', false);

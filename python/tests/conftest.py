@@ -4,11 +4,15 @@ of it per test (pytest-postgresql `postgresql_noproc` against the running server
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
 
 import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pytest_postgresql import factories
+from pytest_postgresql.executors.noop import NoopExecutor
+from pytest_postgresql.janitor import DatabaseJanitor
 
 from atoms_mcp import migrations
 from atoms_mcp.settings import REPO_ROOT
@@ -49,3 +53,27 @@ def db_url(postgresql: psycopg.Connection) -> str:
     """URL of the fresh clone, for tests that open more connections (concurrency, other login roles)."""
     info = postgresql.info
     return make_conninfo(host=info.host, port=info.port, user=info.user, dbname=info.dbname, password=info.password)
+
+
+@pytest.fixture(scope="module")
+def module_db(postgresql_noproc: NoopExecutor) -> Iterator[psycopg.Connection]:
+    """One clone of the template shared by a module whose tests all roll back (e.g. the contract cells)."""
+    janitor = DatabaseJanitor(
+        user=postgresql_noproc.user,
+        host=postgresql_noproc.host,
+        port=postgresql_noproc.port,
+        password=postgresql_noproc.password,
+        dbname=f"{postgresql_noproc.template_dbname}_m{uuid.uuid4().hex[:8]}",
+        template_dbname=postgresql_noproc.template_dbname,
+    )
+    with janitor:
+        info = postgresql_noproc
+        with psycopg.connect(
+            host=info.host,
+            port=info.port,
+            user=info.user,
+            password=info.password,
+            dbname=janitor.dbname,
+            autocommit=True,
+        ) as conn:
+            yield conn

@@ -48,8 +48,12 @@ PRINCIPALS: dict[str, Principal] = {
     )
 }
 
-GLOBEX_EDITOR = Principal("globex_editor", "authenticated", "b0000000-0000-4000-8000-0000000000b2", "editor@globex.test")
-GLOBEX_VIEWER = Principal("globex_viewer", "authenticated", "b0000000-0000-4000-8000-0000000000b3", "viewer@globex.test")
+GLOBEX_EDITOR = Principal(
+    "globex_editor", "authenticated", "b0000000-0000-4000-8000-0000000000b2", "editor@globex.test"
+)
+GLOBEX_VIEWER = Principal(
+    "globex_viewer", "authenticated", "b0000000-0000-4000-8000-0000000000b3", "viewer@globex.test"
+)
 
 
 def act_as(conn: psycopg.Connection, principal: Principal) -> None:

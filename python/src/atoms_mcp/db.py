@@ -1,0 +1,148 @@
+"""The database side of a tool call: a pool of gateway connections, and one transaction as the user per call.
+
+Every call runs on a connection of the login role `atoms_mcp_gateway`, which holds no privilege of its own.
+Inside one transaction it takes on `authenticated` with the verified claims, exactly as PostgREST does, tags
+the transaction with actor/session/client for the change history, bounds it with a statement timeout, and
+calls `public.<rpc>(name => value::type, ...)` with only the arguments the caller gave. If the calling task
+is cancelled, the running statement is cancelled on the server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import psycopg
+from psycopg import sql
+from psycopg.pq import TransactionStatus
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from atoms_mcp.settings import Settings
+
+__all__ = ["CallContext", "Gateway", "RateLimitDecision", "sql_argument"]
+
+RATE_LIMIT_WINDOW_SECONDS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    """Who calls and from where: set as transaction-local settings before the RPC runs."""
+
+    claims: Mapping[str, Any]
+    actor: str
+    session_id: str
+    client_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitDecision:
+    allowed: bool
+    limit: int
+    remaining: int
+    retry_after_seconds: int
+
+
+def sql_argument(value: Any) -> tuple[Any, str]:
+    """The parameter and its explicit SQL cast for one tool argument (the RPC calling convention)."""
+    if isinstance(value, bool):
+        return value, "boolean"
+    if isinstance(value, int):
+        return value, "integer"
+    if isinstance(value, str):
+        return value, "text"
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value), "text[]"
+    return Jsonb(value), "jsonb"
+
+
+class Gateway:
+    """The pool of gateway connections and the two statements a tool call runs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._timeout_ms = settings.statement_timeout_ms
+        self._pool = AsyncConnectionPool(
+            settings.gateway_database_url,
+            min_size=settings.pool_min_size,
+            max_size=settings.pool_max_size,
+            kwargs={"autocommit": True, "application_name": "atoms-mcp"},
+            open=False,
+            timeout=10.0,
+            name="atoms-gateway",
+        )
+
+    async def open(self) -> None:
+        await self._pool.open(wait=False)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def check_rate_limit(self, call: CallContext, limit: int) -> RateLimitDecision:
+        """Count this call against the user's window, in its own transaction (so failing calls count too)."""
+        row = await self._as_user(
+            call,
+            sql.SQL(
+                'select * from public.atoms_check_rate_limit("limit" => %s::integer, window_seconds => %s::integer)'
+            ),
+            (limit, RATE_LIMIT_WINDOW_SECONDS),
+        )
+        if "allowed" not in row and len(row) == 1:
+            row = next(iter(row.values()))  # a jsonb-returning variant
+        return RateLimitDecision(
+            allowed=bool(row["allowed"]),
+            limit=int(row.get("limit", limit)),
+            remaining=int(row.get("remaining", 0)),
+            retry_after_seconds=int(row.get("retry_after_seconds") or 0),
+        )
+
+    async def call_rpc(self, rpc: str, arguments: Mapping[str, Any], call: CallContext) -> Any:
+        """``public.<rpc>(...)`` as the user; returns its jsonb result as Python objects."""
+        params: list[Any] = []
+        named: list[sql.Composable] = []
+        for name, value in arguments.items():
+            param, cast = sql_argument(value)
+            params.append(param)
+            named.append(sql.SQL("{} => %s::{}").format(sql.Identifier(name), sql.SQL(cast)))
+        query = sql.SQL("select {}.{}({}) as result").format(
+            sql.Identifier("public"), sql.Identifier(rpc), sql.SQL(", ").join(named)
+        )
+        row = await self._as_user(call, query, params)
+        return row["result"]
+
+    async def _as_user(self, call: CallContext, query: sql.Composable, params: Any) -> dict[str, Any]:
+        conn = await self._pool.getconn()
+        try:
+            async with conn.transaction():
+                await conn.execute(
+                    "select set_config('role', 'authenticated', true),"
+                    " set_config('request.jwt.claims', %s, true),"
+                    " set_config('atoms.actor', %s, true),"
+                    " set_config('atoms.session_id', %s, true),"
+                    " set_config('atoms.client_name', %s, true),"
+                    " set_config('statement_timeout', %s, true)",
+                    (
+                        json.dumps(dict(call.claims)),
+                        call.actor,
+                        call.session_id,
+                        call.client_name or "",
+                        str(self._timeout_ms),
+                    ),
+                )
+                cur = conn.cursor(row_factory=dict_row)
+                await cur.execute(query, params)
+                row = await cur.fetchone()
+            return row or {}
+        finally:
+            # Runs even when the task is being cancelled: stop the statement on the server, then hand the
+            # connection back (the pool discards one left mid-query or mid-transaction).
+            with anyio.CancelScope(shield=True):
+                if conn.pgconn.transaction_status == TransactionStatus.ACTIVE:
+                    with contextlib.suppress(psycopg.Error):
+                        await conn.cancel_safe(timeout=5.0)
+                    await conn.close()
+                await self._pool.putconn(conn)

@@ -1,0 +1,432 @@
+-- Change history: actor-tagged, append-only and hash-chained per project.
+-- Objects: private.history_chain_heads; private.current_actor/current_session_id/current_client_name,
+--   private.history_row_hash, private.record_change (row trigger on items, item_links, test_results),
+--   private.refuse_update, private.history_first_break, private.history_chain_intact.
+-- Security: record_change is security definer (owned by the migration runner) so it writes history and the
+--   chain head whatever the caller's RLS; nobody else holds INSERT on change_history. actor is 'user' unless
+--   the session logged in as atoms_mcp_gateway (only that path may claim mcp_<client>).
+
+-- ---- tables ----
+create table if not exists private.history_chain_heads (
+  project_id uuid not null,
+  last_seq bigint not null,
+  last_hash text not null,
+  constraint history_chain_heads_pkey primary key (project_id),
+  constraint history_chain_heads_project_id_fkey foreign key (project_id) references public.projects (id),
+  constraint history_chain_heads_last_seq_check check (last_seq >= 0),
+  constraint history_chain_heads_last_hash_check check (last_hash ~ '^[0-9a-f]{64}$')
+);
+
+comment on table private.history_chain_heads is
+'atoms: the last chain_seq and row_hash of each project''s history chain. Row-locked by every history write, so the chain is gap-free and in commit order; lets verification detect a removed tail.';
+
+-- ---- grants ----
+grant select on table private.history_chain_heads to authenticated, service_role, atoms_rpc_owner;
+
+-- ---- row level security ----
+alter table private.history_chain_heads enable row level security;
+
+-- ---- helpers ----
+create or replace function private.current_actor() returns text
+language plpgsql stable security invoker set search_path = ''
+as $$
+declare
+  claimed text;
+begin
+  -- session_user is the login role; set role / set_config cannot change it. Only the MCP gateway may claim an AI actor.
+  if session_user <> 'atoms_mcp_gateway' then
+    return 'user';
+  end if;
+  claimed := current_setting('atoms.actor', true);
+  if claimed ~ '^mcp_[a-z0-9_]{1,40}$' then
+    return claimed;
+  end if;
+  return 'mcp_other';
+end;
+$$;
+
+comment on function private.current_actor() is
+'atoms: who made the change. ''user'' for every session not logged in as atoms_mcp_gateway (atoms.actor is ignored there); for the gateway its atoms.actor when it matches ^mcp_[a-z0-9_]{1,40}$, else ''mcp_other''.';
+revoke execute on function private.current_actor() from public, anon;
+grant execute on function private.current_actor() to authenticated, atoms_rpc_owner;
+
+create or replace function private.gateway_setting(name text, max_length integer) returns text
+language sql stable security invoker set search_path = ''
+as $$
+  select case
+    when session_user = 'atoms_mcp_gateway' then
+      left(nullif(regexp_replace(current_setting(gateway_setting.name, true), '[\x01-\x1f\x7f]', '', 'g'), ''), gateway_setting.max_length)
+  end
+$$;
+
+comment on function private.gateway_setting(text, integer) is
+'atoms: a transaction setting trusted only from the MCP gateway''s login (null otherwise), control characters removed, capped in length.';
+revoke execute on function private.gateway_setting(text, integer) from public, anon;
+grant execute on function private.gateway_setting(text, integer) to authenticated, atoms_rpc_owner;
+
+create or replace function private.current_session_id() returns text
+language sql stable security invoker set search_path = ''
+as $$
+  select private.gateway_setting('atoms.session_id', 128)
+$$;
+
+comment on function private.current_session_id() is 'atoms: the MCP session id set by the gateway (atoms.session_id, at most 128 characters), else null.';
+revoke execute on function private.current_session_id() from public, anon;
+grant execute on function private.current_session_id() to authenticated, atoms_rpc_owner;
+
+create or replace function private.current_client_name() returns text
+language sql stable security invoker set search_path = ''
+as $$
+  select private.gateway_setting('atoms.client_name', 100)
+$$;
+
+comment on function private.current_client_name() is 'atoms: the MCP client name set by the gateway (atoms.client_name, at most 100 characters), else null.';
+revoke execute on function private.current_client_name() from public, anon;
+grant execute on function private.current_client_name() to authenticated, atoms_rpc_owner;
+
+create or replace function private.history_row_hash(
+  prev_hash text,
+  project_id uuid,
+  chain_seq bigint,
+  event_type text,
+  item_id uuid,
+  changed_by uuid,
+  changed_at timestamptz,
+  actor text,
+  session_id text,
+  client_name text,
+  fields_changed text[],
+  old_values jsonb,
+  new_values jsonb
+) returns text
+language sql immutable security invoker set search_path = ''
+as $$
+  -- Canonical encoding: a jsonb array (fixed field order, jsonb's own normalised text form, nulls as null),
+  -- the timestamp rendered in UTC with microseconds whatever the session TimeZone.
+  select encode(
+    pg_catalog.sha256(
+      convert_to(
+        history_row_hash.prev_hash || jsonb_build_array(
+          history_row_hash.project_id,
+          history_row_hash.chain_seq,
+          history_row_hash.event_type,
+          history_row_hash.item_id,
+          history_row_hash.changed_by,
+          to_char(history_row_hash.changed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+          history_row_hash.actor,
+          history_row_hash.session_id,
+          history_row_hash.client_name,
+          to_jsonb(history_row_hash.fields_changed),
+          history_row_hash.old_values,
+          history_row_hash.new_values
+        )::text,
+        'UTF8'
+      )
+    ),
+    'hex'
+  )
+$$;
+
+comment on function private.history_row_hash(text, uuid, bigint, text, uuid, uuid, timestamptz, text, text, text, text[], jsonb, jsonb) is
+'atoms: row_hash of a change_history row = sha256 hex of prev_hash || canonical jsonb array of the row''s fields (changed_at in UTC). The first row of a chain has prev_hash = 64 zeros.';
+revoke execute on function private.history_row_hash(
+  text, uuid, bigint, text, uuid, uuid, timestamptz, text, text, text, text[], jsonb, jsonb
+) from public, anon;
+grant execute on function private.history_row_hash(
+  text, uuid, bigint, text, uuid, uuid, timestamptz, text, text, text, text[], jsonb, jsonb
+) to authenticated, service_role, atoms_rpc_owner;
+
+create or replace function private.append_history(
+  org_id uuid,
+  project_id uuid,
+  item_id uuid,
+  event_type text,
+  fields_changed text[],
+  old_values jsonb,
+  new_values jsonb
+) returns void
+language plpgsql volatile security invoker set search_path = ''
+as $$
+declare
+  seq bigint;
+  prev text;
+  stamp timestamptz;
+  hash text;
+  who uuid := (select auth.uid());
+  actor_tag text := private.current_actor();
+  session_tag text := private.current_session_id();
+  client_tag text := private.current_client_name();
+begin
+  -- A missing head (first write, or rows loaded directly) continues from the chain's stored tail.
+  insert into private.history_chain_heads (project_id, last_seq, last_hash)
+  select
+    append_history.project_id,
+    coalesce(t.chain_seq, 0),
+    coalesce(t.row_hash, repeat('0', 64))
+  from (select 1) as one
+  left join lateral (
+    select h.chain_seq, h.row_hash
+    from public.change_history as h
+    where h.project_id = append_history.project_id
+    order by h.chain_seq desc
+    limit 1
+  ) as t on true
+  on conflict on constraint history_chain_heads_pkey do nothing;
+
+  select c.last_seq + 1, c.last_hash into seq, prev
+  from private.history_chain_heads as c
+  where c.project_id = append_history.project_id
+  for update;
+
+  -- Taken after the head lock: changed_at follows chain (= commit) order.
+  stamp := clock_timestamp();
+  hash := private.history_row_hash(
+    prev, append_history.project_id, seq, append_history.event_type, append_history.item_id, who, stamp,
+    actor_tag, session_tag, client_tag, append_history.fields_changed, append_history.old_values, append_history.new_values
+  );
+  insert into public.change_history (
+    org_id, project_id, item_id, event_type, changed_by, changed_at, actor, session_id, client_name,
+    fields_changed, old_values, new_values, chain_seq, prev_hash, row_hash
+  ) values (
+    append_history.org_id, append_history.project_id, append_history.item_id, append_history.event_type,
+    who, stamp, actor_tag, session_tag, client_tag, append_history.fields_changed, append_history.old_values,
+    append_history.new_values, seq, prev, hash
+  );
+
+  update private.history_chain_heads as c
+  set last_seq = seq, last_hash = hash
+  where c.project_id = append_history.project_id;
+end;
+$$;
+
+comment on function private.append_history(uuid, uuid, uuid, text, text[], jsonb, jsonb) is
+'atoms: the only writer of change_history (security invoker; runs with the rights of the definer trigger private.record_change). Locks the project''s chain head, appends the next row (actor, session and client from the session) and advances the head. Called by the history triggers only.';
+revoke execute on function private.append_history(uuid, uuid, uuid, text, text[], jsonb, jsonb) from public, anon, authenticated;
+
+create or replace function private.item_snapshot(item public.items) returns jsonb
+language sql immutable security invoker set search_path = ''
+as $$
+  select jsonb_build_object(
+    'id', item_snapshot.item.key,
+    'type', item_snapshot.item.item_type,
+    'title', item_snapshot.item.title,
+    'summary', item_snapshot.item.summary,
+    'body', item_snapshot.item.body,
+    'domains', to_jsonb(item_snapshot.item.domains),
+    'level', item_snapshot.item.level
+  )
+$$;
+
+comment on function private.item_snapshot(public.items) is 'atoms: the user-visible fields of an item as jsonb (history old/new values).';
+revoke execute on function private.item_snapshot(public.items) from public, anon;
+
+create or replace function private.record_change() returns trigger
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+  before_values jsonb;
+  after_values jsonb;
+  changed text[];
+  field text;
+  src public.items;
+  tgt public.items;
+begin
+  if tg_table_name = 'items' then
+    after_values := private.item_snapshot(new);
+    if tg_op = 'INSERT' then
+      perform private.append_history(new.org_id, new.project_id, new.id, 'created', '{}', null, after_values);
+    elsif old.deleted_at is null and new.deleted_at is not null then
+      perform private.append_history(
+        new.org_id, new.project_id, new.id, 'deleted', array['deleted_at'],
+        jsonb_build_object('deleted_at', null), jsonb_build_object('deleted_at', new.deleted_at, 'deleted_by', new.deleted_by)
+      );
+    elsif old.deleted_at is not null and new.deleted_at is null then
+      perform private.append_history(
+        new.org_id, new.project_id, new.id, 'restored', array['deleted_at'],
+        jsonb_build_object('deleted_at', old.deleted_at, 'deleted_by', old.deleted_by), jsonb_build_object('deleted_at', null)
+      );
+    else
+      before_values := private.item_snapshot(old);
+      changed := '{}';
+      foreach field in array array['title', 'summary', 'body', 'domains', 'level'] loop
+        if before_values -> field is distinct from after_values -> field then
+          changed := changed || field;
+        end if;
+      end loop;
+      if cardinality(changed) > 0 then
+        perform private.append_history(
+          new.org_id, new.project_id, new.id, 'updated', changed,
+          (select jsonb_object_agg(f, before_values -> f) from unnest(changed) as f),
+          (select jsonb_object_agg(f, after_values -> f) from unnest(changed) as f)
+        );
+      end if;
+    end if;
+  elsif tg_table_name = 'item_links' then
+    select * into src from public.items as i where i.id = new.source_item_id;
+    select * into tgt from public.items as i where i.id = new.target_item_id;
+    after_values := jsonb_build_object(
+      'link_id', new.id, 'link_kind', new.link_kind, 'source_id', src.key, 'target_id', tgt.key,
+      'source_item_id', new.source_item_id, 'target_item_id', new.target_item_id
+    );
+    if tg_op = 'INSERT' and new.deleted_at is null then
+      perform private.append_history(new.org_id, new.project_id, new.source_item_id, 'linked', '{}', null, after_values);
+    elsif tg_op = 'UPDATE' and old.deleted_at is null and new.deleted_at is not null then
+      perform private.append_history(
+        new.org_id, new.project_id, new.source_item_id, 'unlinked', array['deleted_at'], after_values,
+        jsonb_build_object('deleted_at', new.deleted_at, 'deleted_by', new.deleted_by)
+      );
+    end if;
+  elsif tg_table_name = 'test_results' then
+    select * into src from public.items as i where i.id = new.item_id;
+    perform private.append_history(
+      new.org_id, new.project_id, new.item_id, 'test_recorded', array['result'], null,
+      jsonb_build_object(
+        'id', src.key, 'result_id', new.id, 'result', new.result, 'note', new.note, 'recorded_at', new.recorded_at
+      )
+    );
+  end if;
+  return null;
+end;
+$$;
+
+comment on function private.record_change() is
+'atoms: AFTER row trigger on items (created, updated, deleted, restored), item_links (linked, unlinked; item_id = the link''s source item) and test_results (test_recorded): appends one change_history row per change.';
+revoke execute on function private.record_change() from public, anon, authenticated;
+
+create or replace function private.refuse_update() returns trigger
+language plpgsql volatile security invoker set search_path = ''
+as $$
+begin
+  raise exception 'update on %.% is not allowed: rows are append-only', tg_table_schema, tg_table_name
+    using errcode = '42501', hint = 'Record a new row instead (e.g. atoms_record_test_result).';
+end;
+$$;
+
+comment on function private.refuse_update() is 'atoms: trigger function that refuses UPDATE with 42501 for every role (append-only tables).';
+revoke execute on function private.refuse_update() from public, anon;
+
+create or replace function private.history_first_break(project_id uuid)
+returns table (checked_rows bigint, chain_seq bigint, id bigint, changed_at timestamptz, reason text)
+language sql stable security invoker set search_path = ''
+as $$
+  -- Security invoker: reads only the rows the caller's RLS lets it see (owner/superuser: all).
+  with chain as (
+    select
+      h.id,
+      h.chain_seq,
+      h.changed_at,
+      h.prev_hash,
+      h.row_hash,
+      private.history_row_hash(
+        h.prev_hash, h.project_id, h.chain_seq, h.event_type, h.item_id, h.changed_by, h.changed_at, h.actor,
+        h.session_id, h.client_name, h.fields_changed, h.old_values, h.new_values
+      ) as computed_hash,
+      lag(h.chain_seq) over w as before_seq,
+      lag(h.row_hash) over w as before_hash
+    from public.change_history as h
+    where h.project_id = history_first_break.project_id
+    window w as (order by h.chain_seq)
+  ),
+  breaks as (
+    select
+      c.chain_seq,
+      c.id,
+      c.changed_at,
+      case
+        when c.chain_seq <> coalesce(c.before_seq, 0) + 1 then 'chain_seq gap: expected ' || (coalesce(c.before_seq, 0) + 1)
+        when c.prev_hash <> coalesce(c.before_hash, repeat('0', 64)) then 'prev_hash does not match the previous row''s row_hash'
+        when c.row_hash <> c.computed_hash then 'row_hash does not match the row''s contents'
+      end as reason
+    from chain as c
+  ),
+  head as (
+    select hd.last_seq, hd.last_hash
+    from private.history_chain_heads as hd
+    where hd.project_id = history_first_break.project_id
+  ),
+  tail as (
+    select c.chain_seq, c.row_hash from chain as c order by c.chain_seq desc limit 1
+  ),
+  first_break as (
+    select b.chain_seq, b.id, b.changed_at, b.reason
+    from breaks as b
+    where b.reason is not null
+    order by b.chain_seq
+    limit 1
+  ),
+  tail_break as (
+    select
+      coalesce(t.chain_seq, 0) + 1 as chain_seq,
+      null::bigint as id,
+      null::timestamptz as changed_at,
+      'rows missing at the end of the chain: the chain head records ' || hd.last_seq || ' rows' as reason
+    from head as hd
+    left join tail as t on true
+    where hd.last_seq <> coalesce(t.chain_seq, 0) or hd.last_hash <> coalesce(t.row_hash, repeat('0', 64))
+  )
+  select
+    (select count(*) from chain) as checked_rows,
+    x.chain_seq,
+    x.id,
+    x.changed_at,
+    x.reason
+  from (select 1) as one
+  left join lateral (
+    select f.chain_seq, f.id, f.changed_at, f.reason from first_break as f
+    union all
+    select tb.chain_seq, tb.id, tb.changed_at, tb.reason from tail_break as tb
+    where not exists (select 1 from first_break)
+  ) as x on true
+$$;
+
+comment on function private.history_first_break(uuid) is
+'atoms: walks a project''s history chain (gap-free chain_seq, prev_hash links, recomputed row_hash, chain head) and returns the rows checked and the first broken link (all null when intact). Security invoker.';
+revoke execute on function private.history_first_break(uuid) from public, anon;
+grant execute on function private.history_first_break(uuid) to authenticated, service_role, atoms_rpc_owner;
+
+create or replace function private.history_chain_intact(project_id uuid) returns boolean
+language sql stable security invoker set search_path = ''
+as $$
+  select b.reason is null from private.history_first_break(history_chain_intact.project_id) as b
+$$;
+
+comment on function private.history_chain_intact(uuid) is
+'atoms: true when the project''s history hash chain verifies end to end (see private.history_first_break). Security invoker: call it from an RPC owned by atoms_rpc_owner.';
+revoke execute on function private.history_chain_intact(uuid) from public, anon;
+grant execute on function private.history_chain_intact(uuid) to authenticated, service_role, atoms_rpc_owner;
+
+-- ---- triggers ----
+create or replace trigger items_record_change
+after insert or update on public.items
+for each row execute function private.record_change();
+
+create or replace trigger item_links_record_change
+after insert or update on public.item_links
+for each row execute function private.record_change();
+
+create or replace trigger test_results_record_change
+after insert on public.test_results
+for each row execute function private.record_change();
+
+create or replace trigger change_history_refuse_update
+before update on public.change_history
+for each row execute function private.refuse_update();
+
+create or replace trigger test_results_refuse_update
+before update on public.test_results
+for each row execute function private.refuse_update();
+
+comment on trigger items_record_change on public.items is 'atoms: history events created, updated, deleted, restored.';
+comment on trigger item_links_record_change on public.item_links is 'atoms: history events linked, unlinked.';
+comment on trigger test_results_record_change on public.test_results is 'atoms: history event test_recorded.';
+comment on trigger change_history_refuse_update on public.change_history is 'atoms: history is append-only, for every role.';
+comment on trigger test_results_refuse_update on public.test_results is 'atoms: test results are append-only, for every role.';
+
+-- ---- policies ----
+create policy "Project viewers can read chain heads"
+on private.history_chain_heads for select to authenticated
+using (project_id in (select private.visible_project_ids()));
+
+create policy "RPC owner reads the caller's chain heads"
+on private.history_chain_heads for select to atoms_rpc_owner
+using (project_id in (select private.visible_project_ids()));
