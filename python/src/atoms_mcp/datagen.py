@@ -253,8 +253,11 @@ def _emit_project(p: _Project, sinks: _Sinks) -> None:  # noqa: C901 - one linea
     numbers = {"requirement": 0, "test-case": 0, "note": 0}
     events: list[tuple[float, tuple[object, ...]]] = []
 
-    def event(at: float, item: uuid.UUID | None, kind: str, who: uuid.UUID, fields: list[str], old, new) -> None:
-        actor = rng.choice(_ACTORS)
+    def event(
+        at: float, item: uuid.UUID | None, kind: str, who: uuid.UUID, fields: list[str], old, new, actor: str = ""
+    ) -> None:
+        # Shapes follow private.record_change (write path): snapshots keyed like the tools' fields.
+        actor = actor or rng.choice(_ACTORS)
         session = f"s-{rng.getrandbits(32):08x}" if actor != "user" else None
         client = actor.removeprefix("mcp_") if actor != "user" else None
         events.append(
@@ -268,12 +271,14 @@ def _emit_project(p: _Project, sinks: _Sinks) -> None:  # noqa: C901 - one linea
     tcs: list[tuple[uuid.UUID, float]] = []
     deleted: set[uuid.UUID] = set()
     link_rows: list[tuple[str, uuid.UUID, uuid.UUID, float]] = []
+    keys: dict[uuid.UUID, str] = {}
 
     for item_type in types:
         t += rng.expovariate(1 / 3600)
         numbers[item_type] += 1
         key = f"{_PREFIX[item_type]}-{numbers[item_type]:03d}"
         iid = _uuid(rng)
+        keys[iid] = key
         title, summary, body = _TEXT[item_type](rng)
         domains = sorted(set(rng.sample(_DOMAINS, rng.choice((1, 1, 2, 2, 3)))))
         author = rng.choice(writers)
@@ -314,8 +319,9 @@ def _emit_project(p: _Project, sinks: _Sinks) -> None:  # noqa: C901 - one linea
 
         created = t
         updated_at, updated_by, cur_title = created, author, title
-        new = {"key": key, "type": item_type, "title": title, "summary": summary, "domains": domains, "level": level}
-        event(created, iid, "created", author, ["title", "summary", "body", "domains", "level"], None, new)
+        new = {"id": key, "type": item_type, "title": title, "summary": summary, "body": body, "domains": domains,
+               "level": level}  # fmt: skip
+        event(created, iid, "created", author, [], None, new)
         if rng.random() < 0.2:
             updated_at = created + rng.uniform(3600, 86400 * 60)
             updated_by = rng.choice(writers)
@@ -327,7 +333,7 @@ def _emit_project(p: _Project, sinks: _Sinks) -> None:  # noqa: C901 - one linea
             at = updated_at + rng.uniform(3600, 86400 * 30)
             deleted_at = _at(at)
             deleted.add(iid)
-            new_del = {"deleted_at": deleted_at.isoformat()}
+            new_del = {"deleted_at": deleted_at.isoformat(), "deleted_by": str(deleted_by)}
             event(at, iid, "deleted", deleted_by, ["deleted_at"], {"deleted_at": None}, new_del)
         sinks.items(
             (iid, org.id, p.id, key, item_type, cur_title, summary, body, domains, level, author, _at(created),
@@ -343,14 +349,15 @@ def _emit_project(p: _Project, sinks: _Sinks) -> None:  # noqa: C901 - one linea
         who = rng.choice(writers)
         lid = _uuid(rng)
         del_at = del_by = None
-        event(at, source, "linked", who, ["link_kind", "source", "target"], None,
-              {"link_kind": kind, "source_item_id": str(source), "target_item_id": str(target)})  # fmt: skip
+        snapshot = {"link_id": str(lid), "link_kind": kind, "source_id": keys[source], "target_id": keys[target],
+                    "source_item_id": str(source), "target_item_id": str(target)}  # fmt: skip
+        event(at, source, "linked", who, [], None, snapshot)
         if rng.random() < 0.02:
             del_by = rng.choice(writers)
             dat = at + rng.uniform(3600, 86400 * 20)
             del_at = _at(dat)
-            event(dat, source, "unlinked", del_by, ["deleted_at"], {"link_kind": kind, "target_item_id": str(target)},
-                  None)  # fmt: skip
+            event(dat, source, "unlinked", del_by, ["deleted_at"], snapshot,
+                  {"deleted_at": del_at.isoformat(), "deleted_by": str(del_by)})  # fmt: skip
         sinks.links((lid, org.id, p.id, kind, source, target, who, _at(at), del_at, del_by))
 
     n_results = 0
@@ -362,8 +369,11 @@ def _emit_project(p: _Project, sinks: _Sinks) -> None:  # noqa: C901 - one linea
             note = "" if result == "passed" else f"{result} on bench {rng.randint(1, 12)}"
             who = rng.choice(writers)
             actor = rng.choice(_ACTORS)
-            sinks.results((_uuid(rng), org.id, p.id, tc, result, note, who, _at(at), actor))
-            event(at, tc, "test_recorded", who, ["result", "note"], None, {"result": result, "note": note})
+            rid = _uuid(rng)
+            sinks.results((rid, org.id, p.id, tc, result, note, who, _at(at), actor))
+            new = {"id": keys[tc], "result_id": str(rid), "result": result, "note": note,
+                   "recorded_at": _at(at).isoformat()}  # fmt: skip
+            event(at, tc, "test_recorded", who, ["result"], None, new, actor)
             n_results += 1
 
     events.sort(key=lambda e: e[0])
