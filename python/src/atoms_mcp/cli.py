@@ -7,7 +7,7 @@ from typing import Annotated
 import psycopg
 import typer
 
-from atoms_mcp import migrations
+from atoms_mcp import localdb, migrations
 from atoms_mcp.settings import Settings
 
 app = typer.Typer(help="atoms: Postgres-first requirements traceability with an MCP server.", no_args_is_help=True)
@@ -61,10 +61,13 @@ def db_up(
     settings = Settings()
     url = database_url or settings.database_url
     try:
+        how = localdb.ensure_local_server(url, settings.supabase_dir.parent / ".atoms")
+        if how != "running":
+            typer.echo(f"PostgreSQL: {how}")
         if not migrations.database_exists(url):
             migrations.create_database(url)
         applied = migrations.migrate(url, settings.supabase_dir, with_seed=with_seed)
-    except psycopg.Error as error:
+    except (psycopg.Error, RuntimeError, OSError) as error:
         _fail(error)
     typer.echo(f"{_safe(url)} is ready ({len(applied)} migrations applied now)")
 

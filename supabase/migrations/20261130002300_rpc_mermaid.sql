@@ -1,0 +1,185 @@
+-- Read RPC atoms_export_mermaid: a Mermaid flowchart of a project's hierarchy and verification links.
+-- Objects: private.mermaid_label (label escaping), public.atoms_export_mermaid.
+-- Escaping: user text never reaches the diagram raw. Node ids are derived from keys (REQ-001 -> REQ_001); in
+--   labels every character outside [A-Za-z0-9 space . , : _ / ( ) + ? ! = ' -] becomes a Mermaid entity code
+--   #<decimal code point>; (" -> #34;, # -> #35;, < -> #60;, unicode too), and tab/CR/LF become a space, so
+--   quotes, brackets, pipes, markup and newlines can never end a label or start a statement.
+-- Security: security invoker; the authenticated policies scope every row to the caller's projects.
+
+-- ---- helpers ----
+create or replace function private.mermaid_label(value text) returns text
+language sql immutable security invoker set search_path = ''
+as $$
+  select coalesce(string_agg(
+    case
+      when c.ch ~ '^[A-Za-z0-9 .,:_/()+?!=''-]$' then c.ch
+      when c.ch in (E'\t', E'\n', E'\r') then ' '
+      else '#' || pg_catalog.ascii(c.ch)::text || ';'
+    end,
+    '' order by c.position
+  ), '')
+  from regexp_split_to_table(mermaid_label.value, '') with ordinality as c (ch, position)
+$$;
+
+comment on function private.mermaid_label(text) is
+'atoms: text made safe inside a Mermaid ["..."] label: allowed characters kept, tab/CR/LF -> space, everything else -> #<code point>; (Mermaid entity code).';
+revoke execute on function private.mermaid_label(text) from public, anon;
+grant execute on function private.mermaid_label(text) to authenticated, atoms_rpc_owner;
+
+-- ---- RPCs ----
+create or replace function public.atoms_export_mermaid(
+  project_id text,
+  root_item_id text default null,
+  depth integer default 3,
+  include_tests boolean default true
+) returns jsonb
+language plpgsql stable security invoker set search_path = ''
+as $$
+declare
+  pid uuid := private.require_uuid(atoms_export_mermaid.project_id, 'project_id');
+  max_nodes constant integer := 1000;
+  root_key text;
+  root_id uuid;
+  max_depth integer;
+  with_tests boolean;
+  node_ids uuid[];
+  truncated boolean;
+  node_lines text[];
+  edge_lines text[];
+  diagram text;
+begin
+  perform private.require_project_role(pid, 'viewer');
+  if atoms_export_mermaid.root_item_id is not null then
+    root_key := private.require_item_key(atoms_export_mermaid.root_item_id, 'root_item_id');
+  end if;
+  max_depth := private.require_int_range(atoms_export_mermaid.depth, 'depth', 1, 10);
+  if atoms_export_mermaid.include_tests is null then
+    raise exception 'include_tests must be true or false' using errcode = '22023';
+  end if;
+  with_tests := atoms_export_mermaid.include_tests;
+
+  if root_key is not null then
+    select i.id into root_id
+    from public.items as i
+    where i.project_id = pid and i.key = root_key and i.deleted_at is null;
+    if root_id is null then
+      raise exception 'item % not found in project %', root_key, pid
+        using errcode = 'PT404', hint = 'Call atoms_list_items or atoms_search to find item keys.';
+    end if;
+
+    -- The root and its live hierarchy descendants down to max_depth levels, breadth first, each item once.
+    with recursive walk (depth, frontier, visited) as (
+      select 0, array[root_id], array[root_id]
+      union all
+      select w.depth + 1, n.ids, w.visited || n.ids
+      from walk as w
+      cross join lateral (
+        select array_agg(c.id order by c.key) as ids
+        from (
+          select distinct o.id, o.key
+          from public.item_links as l
+          inner join public.items as o on l.target_item_id = o.id
+          where
+            l.source_item_id = any(w.frontier)
+            and l.deleted_at is null
+            and l.link_kind = 'hierarchy'
+            and o.project_id = pid
+            and o.deleted_at is null
+            and not (o.id = any(w.visited))
+          order by o.key
+          limit max_nodes + 1 - cardinality(w.visited)
+        ) as c
+      ) as n
+      where w.depth < max_depth and cardinality(w.visited) <= max_nodes and n.ids is not null
+    )
+
+    select array_agg(f.id order by w.depth, f.position) into node_ids
+    from walk as w
+    cross join lateral unnest(w.frontier) with ordinality as f (id, position);
+
+    -- Test cases verifying the diagram's items join it as leaves (not counted as a depth level).
+    if with_tests then
+      node_ids := node_ids || array(
+        select t.id
+        from (
+          select distinct o.id, o.key
+          from public.item_links as l
+          inner join public.items as o on l.source_item_id = o.id
+          where
+            l.target_item_id = any(node_ids)
+            and l.deleted_at is null
+            and l.link_kind = 'verification'
+            and o.project_id = pid
+            and o.deleted_at is null
+            and not (o.id = any(node_ids))
+        ) as t
+        order by t.key
+        limit greatest(max_nodes + 1 - cardinality(node_ids), 0)
+      );
+    end if;
+  else
+    -- No root: every live item of the project (test cases only with include_tests), oldest first.
+    node_ids := array(
+      select i.id
+      from public.items as i
+      where
+        i.project_id = pid
+        and i.deleted_at is null
+        and (with_tests or i.item_type <> 'test-case')
+      order by i.created_at, i.key
+      limit max_nodes + 1
+    );
+  end if;
+
+  truncated := cardinality(node_ids) > max_nodes;
+  node_ids := node_ids[1:max_nodes];
+
+  select coalesce(array_agg(
+    '    ' || replace(o.key, '-', '_') || '["' || private.mermaid_label(o.title) || '"]' order by u.position
+  ), '{}')
+  into node_lines
+  from unnest(node_ids) with ordinality as u (id, position)
+  inner join public.items as o on u.id = o.id;
+
+  select coalesce(array_agg(e.line order by e.kind, e.source_key, e.target_key), '{}')
+  into edge_lines
+  from (
+    select
+      l.link_kind as kind,
+      s.key as source_key,
+      t.key as target_key,
+      case l.link_kind
+        when 'hierarchy' then '    ' || replace(s.key, '-', '_') || ' --> ' || replace(t.key, '-', '_')
+        else '    ' || replace(s.key, '-', '_') || ' -.->|verifies| ' || replace(t.key, '-', '_')
+      end as line
+    from public.item_links as l
+    inner join public.items as s on l.source_item_id = s.id
+    inner join public.items as t on l.target_item_id = t.id
+    where
+      l.source_item_id = any(node_ids)
+      and l.target_item_id = any(node_ids)
+      and l.project_id = pid
+      and l.deleted_at is null
+      and (l.link_kind = 'hierarchy' or (with_tests and l.link_kind = 'verification'))
+  ) as e;
+
+  diagram := array_to_string(
+    array['graph TD']
+    || case when truncated then array['%% truncated: the first ' || max_nodes || ' items are shown'] else '{}'::text[] end
+    || node_lines
+    || edge_lines,
+    E'\n'
+  );
+
+  return jsonb_build_object(
+    'mermaid', diagram,
+    'node_count', cardinality(node_lines),
+    'edge_count', cardinality(edge_lines)
+  );
+end;
+$$;
+
+comment on function public.atoms_export_mermaid(text, text, integer, boolean) is
+'atoms tool atoms_export_mermaid (STABLE): {mermaid, node_count, edge_count}. graph TD; nodes KEY_NNN["escaped title"]; hierarchy A --> B; verification TC -.->|verifies| REQ. With root_item_id: the root and its hierarchy descendants down to depth (1-10, 3) levels, plus (include_tests) the test cases verifying them; without: every live item. At most 1000 nodes (a %% comment line says when cut). Security invoker.';
+revoke execute on function public.atoms_export_mermaid(text, text, integer, boolean) from public, anon;
+grant execute on function public.atoms_export_mermaid(text, text, integer, boolean) to authenticated;
