@@ -190,3 +190,29 @@ end
 $$;
 
 select set_config('request.jwt.claims', '', false);
+
+-- ---- MCP audit log (through the one writer, as the MCP server would; created_at = seed time) ----
+select private.write_mcp_audit_batch(
+  '[
+    {"tool_name": "atoms_list_projects", "status": "success", "duration_ms": 12,
+     "user_id": "a0000000-0000-4000-8000-0000000000a1", "session_id": "seed-session-acme", "client_name": "claude",
+     "actor": "mcp_claude", "request_id": "seed-1", "server_instance": "seed"},
+    {"tool_name": "atoms_get_item", "status": "success", "duration_ms": 18,
+     "params": {"project_id": "a0000000-0000-4000-8000-000000000101", "item_id": "REQ-001"},
+     "user_id": "a0000000-0000-4000-8000-0000000000a3", "project_id": "a0000000-0000-4000-8000-000000000101",
+     "session_id": "seed-session-acme", "client_name": "claude", "actor": "mcp_claude", "request_id": "seed-2",
+     "server_instance": "seed"},
+    {"tool_name": "atoms_create_item", "status": "error", "error_code": "PERMISSION_DENIED",
+     "error_message": "permission denied: this action needs the editor role in the project''s organisation; you have viewer",
+     "duration_ms": 9,
+     "params": {"project_id": "a0000000-0000-4000-8000-000000000101", "type": "requirement", "title": "Brake light"},
+     "user_id": "a0000000-0000-4000-8000-0000000000a3", "project_id": "a0000000-0000-4000-8000-000000000101",
+     "session_id": "seed-session-acme", "client_name": "claude", "actor": "mcp_claude", "request_id": "seed-3",
+     "server_instance": "seed"},
+    {"tool_name": "atoms_list_items", "status": "success", "duration_ms": 21,
+     "params": {"project_id": "b0000000-0000-4000-8000-000000000101"},
+     "user_id": "b0000000-0000-4000-8000-0000000000b2", "project_id": "b0000000-0000-4000-8000-000000000101",
+     "session_id": "seed-session-globex", "client_name": "cursor", "actor": "mcp_cursor", "request_id": "seed-4",
+     "server_instance": "seed"}
+  ]'::jsonb
+) as written;

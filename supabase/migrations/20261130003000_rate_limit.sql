@@ -1,0 +1,218 @@
+-- Per-user rate limiter: an exact sliding-window log kept in one bounded row per (user, limit, window).
+-- Objects: table private.rate_limit_buckets, private.check_rate_limit (the implementation, clock as a
+--   parameter), public.atoms_check_rate_limit (the only entry point for callers), private.prune_rate_limit_buckets.
+-- Algorithm: a bucket row holds the timestamps of the allowed requests still inside the window, ascending,
+--   never more than "limit" of them (O(limit) bytes, pruned in the same call). A call is allowed when
+--   fewer than "limit" stored hits are newer than now - window; it then appends now. Refused calls store
+--   nothing. retry_after_seconds = ceil(oldest live hit + window - now) >= 1. Exact (no estimate, zero
+--   error), unlike a two-window counter whose error is up to a whole previous window's count.
+-- Concurrency: the bucket row is locked (select ... for update) before the clock is read, so concurrent
+--   calls of one user serialise and no two take the last slot; users never share a row.
+-- Security: identity is (select auth.uid()) only, never an argument. Buckets are keyed by (user, limit,
+--   window), so choosing other parameters through PostgREST opens another bucket of one's own and can
+--   never reset or enlarge the one the MCP server enforces; at most 8 live buckets per user (state stays
+--   bounded). The clock parameter is reachable only by the RPC owner (tests use a superuser). Callers use
+--   public.atoms_check_rate_limit in their own short transaction, so a tool call that later fails still counts.
+
+-- ---- tables ----
+create table if not exists private.rate_limit_buckets (
+  user_id uuid not null,
+  max_requests integer not null,
+  window_seconds integer not null,
+  hits timestamptz[] not null default '{}',
+  newest_hit_at timestamptz not null,
+  constraint rate_limit_buckets_pkey primary key (user_id, max_requests, window_seconds),
+  constraint rate_limit_buckets_max_requests_check check (max_requests between 1 and 10000),
+  constraint rate_limit_buckets_window_seconds_check check (window_seconds between 1 and 86400),
+  constraint rate_limit_buckets_hits_check check (cardinality(hits) <= max_requests)
+);
+
+-- ---- comments ----
+comment on table private.rate_limit_buckets is
+'atoms: rate-limit state. One row per (user, limit, window): the timestamps of the allowed requests inside the window, ascending, at most max_requests of them. Row-locked by every check; pruned in the same call; idle rows removed by private.prune_rate_limit_buckets().';
+comment on column private.rate_limit_buckets.hits is 'Timestamps of allowed requests newer than (last check - window), ascending; cardinality <= max_requests.';
+comment on column private.rate_limit_buckets.newest_hit_at is 'Time of the last allowed request (or of bucket creation); a bucket with newest_hit_at <= now - window is empty in effect.';
+
+-- ---- grants (callers reach the table only through public.atoms_check_rate_limit) ----
+grant select, insert, update, delete on table private.rate_limit_buckets to atoms_rpc_owner;
+
+-- ---- row level security ----
+alter table private.rate_limit_buckets enable row level security;
+
+-- ---- helpers ----
+create or replace function private.current_user_id() returns uuid
+language sql stable security definer set search_path = ''
+as $$
+  select auth.uid()
+$$;
+
+comment on function private.current_user_id() is
+'atoms: auth.uid() for roles without USAGE on schema auth (the RPC owner): the calling user''s id from the verified JWT claims, or null.';
+revoke execute on function private.current_user_id() from public, anon;
+grant execute on function private.current_user_id() to authenticated, atoms_rpc_owner;
+
+create or replace function private.check_rate_limit(
+  out allowed boolean,
+  inout "limit" integer,
+  window_seconds integer,
+  at timestamptz,
+  out remaining integer,
+  out retry_after_seconds integer
+) returns setof record
+language plpgsql volatile security invoker set search_path = ''
+rows 1
+as $$
+declare
+  caller uuid := (select private.current_user_id());
+  span interval;
+  stored timestamptz[];
+  live timestamptz[];
+  checked_at timestamptz;
+  live_count integer;
+  bucket_count integer;
+begin
+  if caller is null then
+    raise exception 'not authenticated: the rate limit applies to a signed-in user'
+      using errcode = '28000', hint = 'Sign in (atoms login) or pass a valid access token.';
+  end if;
+  perform private.require_int_range(check_rate_limit."limit", 'limit', 1, 10000);
+  perform private.require_int_range(check_rate_limit.window_seconds, 'window_seconds', 1, 86400);
+  span := make_interval(secs => check_rate_limit.window_seconds);
+
+  -- Hot path: the bucket exists; its row lock serialises this user's concurrent checks.
+  select b.hits into stored
+  from private.rate_limit_buckets as b
+  where b.user_id = caller
+    and b.max_requests = check_rate_limit."limit"
+    and b.window_seconds = check_rate_limit.window_seconds
+  for update;
+
+  if not found then
+    -- First use of this (limit, window): serialise bucket creation per user, drop the user's idle
+    -- buckets, enforce the per-user bucket cap, then create and lock the row.
+    perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('atoms.rate_limit:' || caller::text, 0));
+    checked_at := coalesce(check_rate_limit.at, pg_catalog.clock_timestamp());
+    delete from private.rate_limit_buckets as b
+    where b.user_id = caller
+      and b.newest_hit_at <= checked_at - make_interval(secs => b.window_seconds);
+    select count(*)::integer into bucket_count
+    from private.rate_limit_buckets as b
+    where b.user_id = caller;
+    if bucket_count >= 8 then
+      raise exception 'rate limited: at most 8 different (limit, window_seconds) policies may be in use per user at once'
+        using errcode = 'PT429', hint = 'Use one rate-limit policy; an unused policy frees after its window.';
+    end if;
+    insert into private.rate_limit_buckets (user_id, max_requests, window_seconds, newest_hit_at)
+    values (caller, check_rate_limit."limit", check_rate_limit.window_seconds, checked_at)
+    on conflict on constraint rate_limit_buckets_pkey do nothing;
+    select b.hits into strict stored
+    from private.rate_limit_buckets as b
+    where b.user_id = caller
+      and b.max_requests = check_rate_limit."limit"
+      and b.window_seconds = check_rate_limit.window_seconds
+    for update;
+  end if;
+
+  -- The clock is read after the lock, so stored hits are never newer than a later caller's "now".
+  checked_at := coalesce(check_rate_limit.at, pg_catalog.clock_timestamp());
+  live := array(
+    select h.hit
+    from unnest(stored) with ordinality as h (hit, position)
+    where h.hit > checked_at - span
+    order by h.position
+  );
+  live_count := cardinality(live);
+
+  if live_count < check_rate_limit."limit" then
+    if live_count > 0 and live[live_count] > checked_at then
+      -- Only a clock that went backwards (or an explicit test time) lands here: keep the log sorted.
+      live := array(select h.hit from unnest(live || checked_at) as h (hit) order by h.hit);
+    else
+      live := live || checked_at;
+    end if;
+    update private.rate_limit_buckets as b
+    set hits = live, newest_hit_at = greatest(b.newest_hit_at, checked_at)
+    where b.user_id = caller
+      and b.max_requests = check_rate_limit."limit"
+      and b.window_seconds = check_rate_limit.window_seconds;
+    allowed := true;
+    remaining := check_rate_limit."limit" - live_count - 1;
+    retry_after_seconds := 0;
+  else
+    if live_count < cardinality(stored) then
+      update private.rate_limit_buckets as b
+      set hits = live
+      where b.user_id = caller
+        and b.max_requests = check_rate_limit."limit"
+        and b.window_seconds = check_rate_limit.window_seconds;
+    end if;
+    allowed := false;
+    remaining := 0;
+    -- The slot frees when the oldest hit that still fills the limit leaves the window.
+    retry_after_seconds := greatest(
+      1,
+      ceil(extract(epoch from live[live_count - check_rate_limit."limit" + 1] + span - checked_at))
+    )::integer;
+  end if;
+  return next;
+end;
+$$;
+
+comment on function private.check_rate_limit(integer, integer, timestamptz) is
+'atoms: exact sliding-window rate limit for the calling user (auth.uid()). Time "at" is for tests; null = clock_timestamp() read after the bucket''s row lock. Records the request when allowed. 28000 unauthenticated, 22023 bad limit/window, PT429 when the user already has 8 live policies.';
+revoke execute on function private.check_rate_limit(integer, integer, timestamptz) from public, anon;
+grant execute on function private.check_rate_limit(integer, integer, timestamptz) to atoms_rpc_owner;
+
+create or replace function private.prune_rate_limit_buckets() returns integer
+language sql volatile security invoker set search_path = ''
+as $$
+  with pruned as (
+    delete from private.rate_limit_buckets as b
+    where b.newest_hit_at <= pg_catalog.clock_timestamp() - make_interval(secs => b.window_seconds)
+    returning 1
+  )
+  select count(*)::integer from pruned
+$$;
+
+comment on function private.prune_rate_limit_buckets() is
+'atoms: delete rate-limit buckets whose newest hit left their window (users who stopped calling). Owner-only; schedule with pg_cron, e.g. hourly: select cron.schedule(''atoms-prune-rate-limits'', ''17 * * * *'', ''select private.prune_rate_limit_buckets()'').';
+revoke execute on function private.prune_rate_limit_buckets() from public, anon;
+
+-- ---- policies (the RPC owner touches only the calling user's buckets) ----
+create policy "RPC owner reads the caller's rate-limit buckets"
+on private.rate_limit_buckets for select to atoms_rpc_owner
+using (user_id = (select private.current_user_id()));
+
+create policy "RPC owner creates the caller's rate-limit buckets"
+on private.rate_limit_buckets for insert to atoms_rpc_owner
+with check (user_id = (select private.current_user_id()));
+
+create policy "RPC owner updates the caller's rate-limit buckets"
+on private.rate_limit_buckets for update to atoms_rpc_owner
+using (user_id = (select private.current_user_id()))
+with check (user_id = (select private.current_user_id()));
+
+create policy "RPC owner removes the caller's idle rate-limit buckets"
+on private.rate_limit_buckets for delete to atoms_rpc_owner
+using (user_id = (select private.current_user_id()));
+
+-- ---- RPCs ----
+create or replace function public.atoms_check_rate_limit(
+  out allowed boolean,
+  inout "limit" integer default 60,
+  window_seconds integer default 60,
+  out remaining integer,
+  out retry_after_seconds integer
+) returns setof record
+language sql volatile security definer set search_path = ''
+rows 1
+as $$
+  select r.allowed, r."limit", r.remaining, r.retry_after_seconds
+  from private.check_rate_limit(atoms_check_rate_limit."limit", atoms_check_rate_limit.window_seconds, null) as r
+$$;
+
+alter function public.atoms_check_rate_limit(integer, integer) owner to atoms_rpc_owner;
+comment on function public.atoms_check_rate_limit(integer, integer) is
+'atoms: count one request of the calling user against a sliding window of "limit" requests per window_seconds (defaults 60/60) and return (allowed, limit, remaining, retry_after_seconds). Call it in its own transaction before the work it guards (POST through PostgREST: it writes). Wall clock only.';
+revoke execute on function public.atoms_check_rate_limit(integer, integer) from public, anon;
+grant execute on function public.atoms_check_rate_limit(integer, integer) to authenticated;

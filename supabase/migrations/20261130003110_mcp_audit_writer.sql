@@ -1,0 +1,241 @@
+-- The one writer of the MCP audit log: a batch function for the MCP server's plain gateway login.
+-- Objects: private.parse_audit_timestamp, private.redact_audit_params, private.write_mcp_audit_batch.
+-- Security: security definer owned by the migration runner (table owner; RLS is not needed to insert);
+--   EXECUTE for atoms_mcp_gateway only, not for authenticated, so no user (and no gateway session that took
+--   on a user) can forge records. Every record is validated and the batch is all-or-nothing: the first bad
+--   record raises 22023 naming its index and field, so nothing is lost silently (the shim retries the rest).
+--   org_id is derived from project_id here; params are redacted of secrets and capped at 8192 bytes.
+
+-- ---- helpers ----
+create or replace function private.parse_audit_timestamp(value text, field text) returns timestamptz
+language plpgsql stable security invoker set search_path = ''
+as $$
+begin
+  if value is null then
+    return null;
+  end if;
+  if value !~ '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$' then
+    raise exception '% must be an ISO-8601 timestamp such as 2026-11-30T12:00:00Z, got "%"', field, left(value, 80)
+      using errcode = '22023';
+  end if;
+  begin
+    if value ~ '(Z|[+-]\d{2}(:?\d{2})?)$' and value ~ '[T ]' then
+      return value::timestamptz;
+    end if;
+    return value::timestamp at time zone 'UTC';
+  exception when others then
+    raise exception '% is not a valid date or time: "%"', field, left(value, 80) using errcode = '22023';
+  end;
+end;
+$$;
+
+comment on function private.parse_audit_timestamp(text, text) is
+'atoms: ISO-8601 date or timestamp (no zone = UTC) or 22023 naming the field; null stays null.';
+revoke execute on function private.parse_audit_timestamp(text, text) from public, anon;
+grant execute on function private.parse_audit_timestamp(text, text) to authenticated, atoms_rpc_owner;
+
+create or replace function private.redact_audit_params(value jsonb) returns jsonb
+language plpgsql immutable security invoker set search_path = ''
+as $$
+begin
+  case jsonb_typeof(value)
+    when 'object' then
+      return (
+        select coalesce(
+          jsonb_object_agg(
+            e.key,
+            case
+              when e.key ~* '(password|passwd|secret|token|authorization|api[_-]?key|credential|cookie)' then '"[redacted]"'::jsonb
+              else private.redact_audit_params(e.value)
+            end
+          ),
+          '{}'::jsonb
+        )
+        from jsonb_each(value) as e
+      );
+    when 'array' then
+      return (
+        select coalesce(jsonb_agg(private.redact_audit_params(e.value) order by e.position), '[]'::jsonb)
+        from jsonb_array_elements(value) with ordinality as e (value, position)
+      );
+    else
+      return value;
+  end case;
+end;
+$$;
+
+comment on function private.redact_audit_params(jsonb) is
+'atoms: the same JSON with the value of every key that names a secret (password, token, secret, authorization, api_key, credential, cookie) replaced by "[redacted]", at any depth.';
+revoke execute on function private.redact_audit_params(jsonb) from public, anon;
+
+create or replace function private.write_mcp_audit_batch(records jsonb) returns integer
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+  allowed_keys constant text[] := array[
+    'tool_name', 'params', 'status', 'error_code', 'error_message', 'duration_ms', 'user_id', 'project_id',
+    'session_id', 'client_name', 'actor', 'request_id', 'server_instance', 'called_at'
+  ];
+  rec jsonb;
+  pos bigint;
+  field text;
+  unknown_key text;
+  written integer;
+  v_params jsonb;
+  v_called_at timestamptz;
+  v_duration numeric;
+  v_status text;
+  v_error_code text;
+  v_actor text;
+  v_tool text;
+  v_project uuid;
+  tool_names text[] := '{}';
+  params_list jsonb[] := '{}';
+  statuses text[] := '{}';
+  error_codes text[] := '{}';
+  error_messages text[] := '{}';
+  durations integer[] := '{}';
+  user_ids uuid[] := '{}';
+  project_ids uuid[] := '{}';
+  session_ids text[] := '{}';
+  client_names text[] := '{}';
+  actors text[] := '{}';
+  request_ids text[] := '{}';
+  server_instances text[] := '{}';
+  called_ats timestamptz[] := '{}';
+begin
+  if records is null or jsonb_typeof(records) <> 'array' then
+    raise exception 'records must be a JSON array of audit records' using errcode = '22023';
+  end if;
+  if jsonb_array_length(records) not between 1 and 1000 then
+    raise exception 'records must hold 1 to 1000 audit records, got %', jsonb_array_length(records) using errcode = '22023';
+  end if;
+
+  for rec, pos in select e.value, e.position - 1 from jsonb_array_elements(records) with ordinality as e (value, position) loop
+    field := format('records[%s]', pos);
+    if jsonb_typeof(rec) <> 'object' then
+      raise exception '% must be a JSON object', field using errcode = '22023';
+    end if;
+    if rec ? 'org_id' then
+      raise exception '%.org_id must not be sent: the organisation is derived from project_id', field
+        using errcode = '22023', hint = 'Send project_id only.';
+    end if;
+    select k into unknown_key from jsonb_object_keys(rec) as k where not (k = any(allowed_keys)) limit 1;
+    if unknown_key is not null then
+      raise exception '% has an unknown field "%" (allowed: %)', field, left(unknown_key, 80), array_to_string(allowed_keys, ', ')
+        using errcode = '22023';
+    end if;
+    if exists (
+      select 1 from jsonb_each(rec) as e
+      where e.key <> 'params' and e.key <> 'duration_ms' and jsonb_typeof(e.value) not in ('string', 'null')
+    ) then
+      raise exception '% fields other than params and duration_ms must be strings or null', field using errcode = '22023';
+    end if;
+
+    v_tool := rec ->> 'tool_name';
+    if v_tool is null or v_tool !~ '^[A-Za-z0-9_.-]{1,128}$' then
+      raise exception '%.tool_name must be 1-128 characters of A-Z a-z 0-9 _ . -, got "%"', field, coalesce(left(v_tool, 80), 'null')
+        using errcode = '22023';
+    end if;
+    v_status := private.require_choice(rec ->> 'status', field || '.status', array['success', 'error']);
+    v_error_code := rec ->> 'error_code';
+    if v_status = 'error' and (v_error_code is null or v_error_code !~ '^[A-Z][A-Z0-9_]{1,39}$') then
+      raise exception '%.error_code must be an upper-case code such as NOT_FOUND when status is error, got "%"',
+        field, coalesce(left(v_error_code, 80), 'null')
+        using errcode = '22023';
+    end if;
+    if v_status = 'success' and v_error_code is not null then
+      raise exception '%.error_code must be null when status is success', field using errcode = '22023';
+    end if;
+    if jsonb_typeof(rec -> 'duration_ms') is distinct from 'number' then
+      raise exception '%.duration_ms is required (an integer number of milliseconds)', field using errcode = '22023';
+    end if;
+    v_duration := (rec ->> 'duration_ms')::numeric;
+    if v_duration <> trunc(v_duration) or v_duration not between 0 and 86400000 then
+      raise exception '%.duration_ms must be an integer from 0 to 86400000, got %', field, rec ->> 'duration_ms'
+        using errcode = '22023';
+    end if;
+    v_actor := rec ->> 'actor';
+    if v_actor is not null and v_actor !~ '^mcp_[a-z0-9_]{1,40}$' then
+      raise exception '%.actor must look like mcp_<client> (lower-case, digits, underscore; at most 40 after mcp_), got "%"',
+        field, left(v_actor, 80)
+        using errcode = '22023';
+    end if;
+    v_project := case when rec ->> 'project_id' is not null then private.require_uuid(rec ->> 'project_id', field || '.project_id') end;
+    v_called_at := coalesce(private.parse_audit_timestamp(rec ->> 'called_at', field || '.called_at'), now());
+    if v_called_at < now() - interval '7 days' or v_called_at > now() + interval '5 minutes' then
+      raise exception '%.called_at must lie within the last 7 days (and at most 5 minutes ahead), got %', field, rec ->> 'called_at'
+        using errcode = '22023';
+    end if;
+
+    v_params := coalesce(rec -> 'params', '{}'::jsonb);
+    if jsonb_typeof(v_params) = 'null' then
+      v_params := '{}'::jsonb;
+    end if;
+    if jsonb_typeof(v_params) <> 'object' then
+      raise exception '%.params must be a JSON object', field using errcode = '22023';
+    end if;
+    if octet_length(v_params::text) > 8192 then
+      v_params := jsonb_build_object(
+        '_truncated', true,
+        'original_bytes', octet_length(v_params::text),
+        'sha256', encode(pg_catalog.sha256(convert_to(v_params::text, 'UTF8')), 'hex')
+      );
+    else
+      v_params := private.redact_audit_params(v_params);
+    end if;
+
+    tool_names := tool_names || v_tool;
+    params_list := params_list || v_params;
+    statuses := statuses || v_status;
+    error_codes := error_codes || v_error_code;
+    error_messages := error_messages || private.require_text(rec ->> 'error_message', field || '.error_message', 0, 1000);
+    durations := durations || v_duration::integer;
+    user_ids := user_ids || case when rec ->> 'user_id' is not null then private.require_uuid(rec ->> 'user_id', field || '.user_id') end;
+    project_ids := project_ids || v_project;
+    session_ids := session_ids || private.require_text(rec ->> 'session_id', field || '.session_id', 0, 200);
+    client_names := client_names || private.require_text(rec ->> 'client_name', field || '.client_name', 0, 100);
+    actors := actors || v_actor;
+    request_ids := request_ids || private.require_text(rec ->> 'request_id', field || '.request_id', 0, 200);
+    server_instances := server_instances || private.require_text(rec ->> 'server_instance', field || '.server_instance', 0, 200);
+    called_ats := called_ats || v_called_at;
+  end loop;
+
+  insert into public.mcp_audit_log (
+    called_at, tool_name, params, status, error_code, error_message, duration_ms, user_id, org_id, project_id,
+    session_id, client_name, actor, request_id, server_instance
+  )
+  select
+    r.called_at,
+    r.tool_name,
+    r.params,
+    r.status,
+    r.error_code,
+    r.error_message,
+    r.duration_ms,
+    r.user_id,
+    p.org_id,
+    r.project_id,
+    r.session_id,
+    r.client_name,
+    r.actor,
+    r.request_id,
+    r.server_instance
+  from unnest(
+    called_ats, tool_names, params_list, statuses, error_codes, error_messages, durations, user_ids, project_ids,
+    session_ids, client_names, actors, request_ids, server_instances
+  ) with ordinality as r (
+    called_at, tool_name, params, status, error_code, error_message, duration_ms, user_id, project_id,
+    session_id, client_name, actor, request_id, server_instance, position
+  )
+  left join public.projects as p on r.project_id = p.id
+  order by r.position;
+  get diagnostics written = row_count;
+  return written;
+end;
+$$;
+
+comment on function private.write_mcp_audit_batch(jsonb) is
+'atoms: the only writer of public.mcp_audit_log. Takes a JSON array of 1-1000 records {tool_name, status, duration_ms, error_code?, error_message?, params?, user_id?, project_id?, session_id?, client_name?, actor?, request_id?, server_instance?, called_at?}; validates all of them and writes all or none (22023 names the first bad record and field); derives org_id from project_id; redacts secrets and caps params at 8192 bytes. Returns the number of rows written. Executable by atoms_mcp_gateway only.';
+revoke execute on function private.write_mcp_audit_batch(jsonb) from public, anon, authenticated;
+grant execute on function private.write_mcp_audit_batch(jsonb) to atoms_mcp_gateway;
