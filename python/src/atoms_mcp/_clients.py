@@ -20,6 +20,7 @@ _KNOWN_CLIENTS: tuple[tuple[str, str], ...] = (
     (r"codex", "codex"),
     (r"gemini", "gemini"),
     (r"inspector", "inspector"),
+    (r"^atoms-cli$", "cli"),
 )
 
 

@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import uuid
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -22,7 +23,7 @@ from typing import Any, Protocol
 import psycopg
 from psycopg.types.json import Jsonb
 
-__all__ = ["AuditQueue", "AuditSink", "DatabaseAuditSink", "sanitize_params"]
+__all__ = ["AuditQueue", "AuditRecordRejectedError", "AuditSink", "DatabaseAuditSink", "sanitize_params"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,17 @@ MAX_STRING = 500
 MAX_ITEMS = 50
 MAX_DEPTH = 4
 SPILL_NAME = "audit-spill.jsonl"
+REJECTED_NAME = "audit-rejected.jsonl"
+_REJECTED_INDEX = re.compile(r"records\[(\d+)\]")
+
+
+class AuditRecordRejectedError(Exception):
+    """The sink refuses one record of a batch for good (malformed); the others may be retried."""
+
+    def __init__(self, index: int, reason: str) -> None:
+        super().__init__(reason)
+        self.index = index
+        self.reason = reason
 
 
 def sanitize_params(value: Any, depth: int = 0) -> Any:
@@ -80,8 +92,13 @@ class DatabaseAuditSink:
             )
         try:
             await self._conn.execute("select private.write_mcp_audit_batch(%s::jsonb)", (Jsonb(list(records)),))
-        except psycopg.OperationalError:
-            await self.close()
+        except psycopg.Error as error:
+            primary = error.diag.message_primary or ""
+            match = _REJECTED_INDEX.search(primary)
+            if error.sqlstate == "22023" and match and int(match.group(1)) < len(records):
+                raise AuditRecordRejectedError(int(match.group(1)), primary) from error
+            if isinstance(error, psycopg.OperationalError):
+                await self.close()
             raise
 
     async def close(self) -> None:
@@ -118,6 +135,7 @@ class AuditQueue:
         self._replay_files: list[tuple[Path, int]] = []
         self.written = 0
         self.spilled = 0
+        self.rejected = 0
 
     @property
     def spill_path(self) -> Path:
@@ -180,6 +198,15 @@ class AuditQueue:
             batch = [self._pending[i] for i in range(min(self._batch_size, len(self._pending)))]
             try:
                 await self._sink.write(batch)
+            except AuditRecordRejectedError as rejected:
+                # One malformed record must not block the others: set it aside (loudly), retry the rest.
+                record = batch[rejected.index]
+                del self._pending[rejected.index]
+                self._settle_replays_removed(rejected.index)
+                logger.error("audit: record refused by the sink (%s); kept in %s", rejected.reason, REJECTED_NAME)
+                self._append(self._state_dir / REJECTED_NAME, [{"reason": rejected.reason, "record": record}])
+                self.rejected += 1
+                continue
             except Exception as error:  # any sink failure: keep the records, retry later
                 logger.warning("audit: writing %d records failed (%s); retrying in %.1fs", len(batch), error, backoff)
                 if self._closing and backoff >= self._max_backoff:
@@ -194,12 +221,15 @@ class AuditQueue:
             self._settle_replays(len(batch))
 
     def _spill(self, records: list[dict[str, Any]]) -> None:
+        self._append(self.spill_path, records)
+        self.spilled += len(records)
+
+    def _append(self, path: Path, records: list[dict[str, Any]]) -> None:
         self._state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.spill_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "a", encoding="utf-8") as spill:
             for record in records:
                 spill.write(json.dumps(record, default=str) + "\n")
-        self.spilled += len(records)
 
     def _replay(self) -> None:
         """Queue the records a previous run spilled; the file is removed once they are all written."""
@@ -215,6 +245,18 @@ class AuditQueue:
             logger.info("audit: replaying %d spilled records from %s", len(records), path)
         if self._pending:
             self._wakeup.set()
+
+    def _settle_replays_removed(self, index: int) -> None:
+        """A record at ``index`` of the queue was set aside: if it was a replayed one, count it as settled."""
+        position = 0
+        for i, (path, remaining) in enumerate(self._replay_files):
+            if index < position + remaining:
+                self._replay_files[i] = (path, remaining - 1)
+                if remaining - 1 == 0:
+                    self._replay_files.pop(i)
+                    path.unlink(missing_ok=True)
+                return
+            position += remaining
 
     def _settle_replays(self, written: int) -> None:
         # Replayed records sit at the front of the queue, in file order.

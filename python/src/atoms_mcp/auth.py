@@ -27,6 +27,7 @@ __all__ = [
     "TokenSource",
     "TokenStatus",
     "VerifiedUser",
+    "default_token_source",
     "mint_token",
 ]
 
@@ -170,6 +171,11 @@ class AtomsTokenVerifier(TokenVerifier):
             subject=user.user_id,
             claims=user.claims,
         )
+
+
+def default_token_source(settings: Settings) -> TokenSource:
+    """The stdio token source: ATOMS_ACCESS_TOKEN (the credentials file of `atoms login` plugs in here)."""
+    return StaticTokenSource(settings.access_token)
 
 
 def mint_token(

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
 
+import anyio
 import psycopg
 import typer
 
 from atoms_mcp import localdb, migrations
+from atoms_mcp.errors import AtomsError
 from atoms_mcp.settings import Settings
 
 app = typer.Typer(help="atoms: Postgres-first requirements traceability with an MCP server.", no_args_is_help=True)
 db_app = typer.Typer(help="Local database: create, migrate, reset.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+dev_app = typer.Typer(help="Local development helpers (never for a real project).", no_args_is_help=True)
+app.add_typer(dev_app, name="dev")
 
 DatabaseUrl = Annotated[
     str | None,
@@ -77,3 +86,155 @@ def _safe(url: str) -> str:
     info = psycopg.conninfo.conninfo_to_dict(url)
     info.pop("password", None)
     return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname')}"
+
+
+# ---- the MCP server ----
+
+
+class Transport(StrEnum):
+    stdio = "stdio"
+    http = "http"
+
+
+@app.command("serve")
+def serve(
+    transport: Annotated[Transport, typer.Option("--transport", "-t", help="stdio (one local client) or http.")] = (
+        Transport.stdio
+    ),
+    host: Annotated[str, typer.Option(help="HTTP: interface to bind (keep 127.0.0.1 unless behind a proxy).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="HTTP: port.")] = 8765,
+) -> None:
+    """Run the MCP server: over stdio (token from ATOMS_ACCESS_TOKEN / `atoms login`) or streamable HTTP
+    (a bearer token on every request) at http://HOST:PORT/mcp."""
+    from atoms_mcp import server
+
+    settings = Settings()
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if transport is Transport.stdio:
+        anyio.run(_serve_stdio, settings)
+    else:
+        import uvicorn
+
+        uvicorn.run(server.create_http_app(settings, host=host), host=host, port=port, log_level="info")
+
+
+async def _serve_stdio(settings: Settings) -> None:
+    from atoms_mcp import server
+
+    await server.run_stdio(settings)
+
+
+@app.command("call")
+def call(
+    tool: Annotated[str, typer.Argument(help="Tool name, e.g. atoms_list_projects.")],
+    arguments: Annotated[str, typer.Argument(help="Arguments as a JSON object.")] = "{}",
+    as_user: Annotated[
+        str | None, typer.Option("--as", help="Local dev: act as this seed user (mints a dev token).")
+    ] = None,
+) -> None:
+    """Run one tool through the real server, in-process, and pretty-print its result (exit 1 on an error)."""
+    settings = Settings()
+    try:
+        parsed = json.loads(arguments)
+    except json.JSONDecodeError as error:
+        _fail(ValueError(f"arguments must be a JSON object: {error}"))
+    if not isinstance(parsed, dict):
+        _fail(ValueError("arguments must be a JSON object"))
+    try:
+        token = _dev_token(settings, as_user) if as_user else None
+        result = anyio.run(_call_tool, settings, tool, parsed, token)
+    except (AtomsError, psycopg.Error, LookupError) as error:
+        _fail(error)
+    typer.echo(json.dumps(result["payload"], indent=2, ensure_ascii=False))
+    if result["is_error"]:
+        raise typer.Exit(1)
+
+
+async def _call_tool(settings: Settings, tool: str, arguments: dict[str, Any], token: str | None) -> dict[str, Any]:
+    from mcp import Client, MCPError
+    from mcp.types import Implementation, TextContent
+
+    from atoms_mcp.auth import StaticTokenSource
+    from atoms_mcp.server import create_server
+
+    source = StaticTokenSource(token, origin="--as") if token else None
+    server = create_server(settings, token_source=source)
+    async with Client(server, client_info=Implementation(name="atoms-cli", version="0")) as client:
+        try:
+            result = await client.call_tool(tool, arguments)
+        except MCPError as error:
+            raise LookupError(error.message) from None
+    payload: Any = result.structured_content
+    if payload is None:
+        payload = [block.text for block in result.content if isinstance(block, TextContent)]
+    return {"payload": payload, "is_error": bool(result.is_error)}
+
+
+@app.command("whoami")
+def whoami() -> None:
+    """Who the configured token belongs to: email, user id, expiry and organisation memberships."""
+    settings = Settings()
+    try:
+        info = anyio.run(_whoami, settings)
+    except (AtomsError, psycopg.Error) as error:
+        _fail(error)
+    typer.echo(f"email:   {info['email'] or '-'}")
+    typer.echo(f"user id: {info['user_id']}")
+    typer.echo(f"expires: {info['expires']}")
+    for org in info["orgs"]:
+        typer.echo(f"org:     {org['name']} ({org['role']})")
+    if not info["orgs"]:
+        typer.echo("org:     - (member of no organisation)")
+
+
+async def _whoami(settings: Settings) -> dict[str, Any]:
+    from atoms_mcp.auth import JwtVerifier, default_token_source
+    from atoms_mcp.db import CallContext, Gateway
+    from atoms_mcp.errors import UnauthenticatedError
+
+    token = await default_token_source(settings).access_token()
+    if not token:
+        raise UnauthenticatedError("Not signed in: run `atoms login` or set ATOMS_ACCESS_TOKEN.")
+    user = await JwtVerifier(settings).verify(token)
+    gateway = Gateway(settings)
+    await gateway.open()
+    try:
+        call = CallContext(claims=user.claims, actor="mcp_cli", session_id="whoami", client_name="atoms-cli")
+        orgs = await gateway.fetch_as_user(
+            call,
+            "select o.name, m.role::text as role from public.organization_members m"
+            " join public.organizations o on o.id = m.org_id"
+            " where m.user_id = (select auth.uid()) order by o.name",
+        )
+    finally:
+        await gateway.close()
+    expires = datetime.fromtimestamp(user.expires_at, UTC).isoformat() if user.expires_at else "never"
+    return {"email": user.email, "user_id": user.user_id, "expires": expires, "orgs": orgs}
+
+
+@dev_app.command("token")
+def dev_token(
+    user: Annotated[str, typer.Option("--user", help="Email of a user in auth.users, e.g. editor@acme.test.")],
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Print a JWT for a user of the local database, signed with ATOMS_JWT_SECRET (local dev only)."""
+    settings = Settings()
+    try:
+        typer.echo(_dev_token(settings, user, ttl=ttl, database_url=database_url))
+    except (psycopg.Error, LookupError) as error:
+        _fail(error)
+
+
+def _dev_token(settings: Settings, email: str, *, ttl: int = 3600, database_url: str | None = None) -> str:
+    from atoms_mcp.auth import mint_token
+
+    with psycopg.connect(database_url or settings.database_url, connect_timeout=5) as conn:
+        row = conn.execute("select id::text, email from auth.users where lower(email) = lower(%s)", (email,)).fetchone()
+    if row is None:
+        raise LookupError(f"no user {email!r} in auth.users (seed users: admin@acme.test, editor@acme.test, ...)")
+    return mint_token(
+        settings.jwt_secret, user_id=row[0], email=row[1], audience=settings.jwt_audience, ttl_seconds=ttl
+    )

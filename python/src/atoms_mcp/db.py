@@ -114,7 +114,11 @@ class Gateway:
         row = await self._as_user(call, query, params)
         return row["result"]
 
-    async def _as_user(self, call: CallContext, query: sql.Composable, params: Any) -> dict[str, Any]:
+    async def fetch_as_user(self, call: CallContext, query: str, params: Any = ()) -> list[dict[str, Any]]:
+        """Rows of a read-only query run as the user (RLS applies), e.g. `atoms whoami`'s memberships."""
+        return await self._as_user(call, sql.SQL(query), params, all_rows=True)  # type: ignore[arg-type]
+
+    async def _as_user(self, call: CallContext, query: sql.Composable, params: Any, *, all_rows: bool = False) -> Any:
         conn = await self._pool.getconn()
         try:
             async with conn.transaction():
@@ -135,8 +139,9 @@ class Gateway:
                 )
                 cur = conn.cursor(row_factory=dict_row)
                 await cur.execute(query, params)
-                row = await cur.fetchone()
-            return row or {}
+                if all_rows:
+                    return await cur.fetchall()
+                return (await cur.fetchone()) or {}
         finally:
             # Runs even when the task is being cancelled: stop the statement on the server, then hand the
             # connection back (the pool discards one left mid-query or mid-transaction).

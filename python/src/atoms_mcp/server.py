@@ -9,6 +9,7 @@ fire-and-forget.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -25,6 +26,7 @@ from mcp import MCPError
 from mcp.server import Server, ServerRequestContext
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.settings import AuthSettings
+from mcp.server.stdio import stdio_server
 from mcp.types import (
     INVALID_PARAMS,
     CallToolRequestParams,
@@ -39,14 +41,21 @@ from starlette.applications import Starlette
 from atoms_mcp import __version__
 from atoms_mcp._clients import actor_for, client_label
 from atoms_mcp.audit import AuditQueue, AuditSink, DatabaseAuditSink, sanitize_params
-from atoms_mcp.auth import AtomsTokenVerifier, JwtVerifier, StaticTokenSource, TokenSource, VerifiedUser
+from atoms_mcp.auth import (
+    AtomsTokenVerifier,
+    JwtVerifier,
+    StaticTokenSource,
+    TokenSource,
+    VerifiedUser,
+    default_token_source,
+)
 from atoms_mcp.db import CallContext, Gateway
 from atoms_mcp.errors import AtomsError, RateLimitedError, UnauthenticatedError, ValidationError, from_database_error
 from atoms_mcp.models import ITEM_KEY_PATTERN, NO_CONTROL_PATTERN, UUID_PATTERN
 from atoms_mcp.settings import Settings
 from atoms_mcp.tools import TOOLS, ToolSpec
 
-__all__ = ["ServerState", "create_http_app", "create_server", "render_validation_error"]
+__all__ = ["ServerState", "create_http_app", "create_server", "render_validation_error", "run_stdio"]
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +131,7 @@ def create_server(
     """
     registry = {spec.name: spec for spec in tools}
     listed = [spec.to_mcp() for spec in registry.values()]
-    source = token_source if token_source is not None else StaticTokenSource(settings.access_token)
+    source = token_source if token_source is not None else default_token_source(settings)
 
     @asynccontextmanager
     async def lifespan(_: Server[ServerState]) -> AsyncIterator[ServerState]:
@@ -192,11 +201,12 @@ class _Call:
         if headers is not None:
             value = headers.get("mcp-session-id")
             if value:
-                return str(value)[:200]
+                return str(value)[:128]
         return self.state.instance_session_id
 
     async def run(self) -> CallToolResult:
         started = time.perf_counter()
+        self.called_at = datetime.now(UTC).isoformat()
         error: AtomsError | None = None
         try:
             result = await self._execute()
@@ -207,6 +217,10 @@ class _Call:
             logger.exception("tool %s failed", self.spec.name)
             error = AtomsError()
             result = _error_result(error)
+        if self.user is None and self.spec.kind == "rpc":
+            # Refused before identification (invalid arguments): still attribute the record if the token is good.
+            with contextlib.suppress(AtomsError):
+                self.user = await self._identify()
         self._audit(error, started)
         return result
 
@@ -281,12 +295,16 @@ class _Call:
             "params": sanitize_params(self.arguments),
             "status": "error" if error is not None else "success",
             "error_code": error.code if error is not None else None,
+            "error_message": error.message[:1000] if error is not None else None,
             "duration_ms": round((time.perf_counter() - started) * 1000),
             "user_id": self.user.user_id if self.user is not None else None,
             "project_id": project_id if isinstance(project_id, str) and _is_uuid(project_id) else None,
             "session_id": self.session_id,
             "client_name": self.client_name,
-            "created_at": datetime.now(UTC).isoformat(),
+            "actor": self.actor,
+            "request_id": str(self.ctx.request_id)[:200] if self.ctx.request_id is not None else None,
+            "server_instance": self.state.instance_session_id,
+            "called_at": self.called_at,
         }
         try:
             self.state.audit.record(record)
@@ -315,3 +333,10 @@ def create_http_app(settings: Settings, *, audit_sink: AuditSink | None = None, 
         ),
         token_verifier=AtomsTokenVerifier(JwtVerifier(settings)),
     )
+
+
+async def run_stdio(settings: Settings, *, token_source: TokenSource | None = None) -> None:
+    """Serve one client over stdin/stdout until it disconnects (logs go to stderr)."""
+    server = create_server(settings, token_source=token_source)
+    async with stdio_server() as (read_stream, write_stream):
+        await server.run(read_stream, write_stream, server.create_initialization_options())
