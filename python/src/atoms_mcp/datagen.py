@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import json
 import random
 import sys
 import time
@@ -595,6 +596,13 @@ def generate(url: str, spec: DatasetSpec, *, workers: int = 2, log: Callable[[st
         conn.execute("vacuum (analyze)")
         t0 = phase("vacuum analyze", t0)
     report.seconds["total"] = time.perf_counter() - started
+    with psycopg.connect(url, autocommit=True) as conn:
+        # The load report travels with the data (the benchmark report quotes it); no table needed.
+        conn.execute(
+            sql.SQL("comment on database {} is {}").format(
+                sql.Identifier(conn.info.dbname), sql.Literal(json.dumps(report.as_dict()))
+            )
+        )
     log(f"total {report.seconds['total']:.1f}s: {report.rows}")
     return report
 
