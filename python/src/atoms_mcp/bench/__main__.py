@@ -164,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         anyio.run(lambda: run_all(ctx, _log, throughput_seconds=throughput_seconds))
         _log("4/7 rate limiter")
         scenarios.rate_limiter(ctx)
+        _log("function profiles")
+        profiles = scenarios.profiles(ctx)
         elapsed = time.perf_counter() - started
 
     env = report.environment(main_url)
@@ -183,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         metrics=ctx.metrics,
         scaling=scaling,
         plans=plans,
+        profiles=profiles,
         chart=chart_ref,
         findings=findings,
     )

@@ -113,6 +113,7 @@ def write_markdown(
     metrics: Mapping[str, Any],
     scaling: Mapping[str, Any] | None,
     plans: Sequence[CallPlans],
+    profiles: Mapping[str, tuple[float, Sequence[Any]]] | None = None,
     chart: str | None,
     findings: str | None,
 ) -> None:
@@ -179,7 +180,7 @@ def write_markdown(
         for f in group:
             first = True
             for name, s in f.samples.items():
-                if f.numerator and name not in (f.numerator, f.denominator) and f.scenario == "server":
+                if f.numerator and name not in (f.numerator, f.denominator) and f.scenario in ("server", "write"):
                     continue
                 ratio = (f"{_fmt(f.ratio_p50)}x", f"{_fmt(f.ratio_p95)}x") if first and f.numerator else ("", "")
                 goal = f"{f.goal_text} {_met(f)}".strip() if first else ""
@@ -227,6 +228,20 @@ def write_markdown(
             growth = row[sizes[-1]] / row[sizes[0]] if row.get(sizes[0]) else math.nan
             lines.append(f"| {name} | {cells} | {_fmt(growth)}x |")
         lines.append("")
+    if profiles:
+        lines += [
+            "## Where the time goes",
+            "",
+            "Per-function self time (`track_functions = 'all'`, one rolled-back transaction as the user, per call).",
+            "Inlined SQL functions do not appear; security definer functions are never inlined.",
+            "",
+        ]
+        for label, (wall, costs) in profiles.items():
+            lines += [f"#### {label}: {wall:.2f} ms per call (wall, psycopg)", "",
+                      "| function | calls per call | self ms | total ms |", "|---|---|---|---|"]  # fmt: skip
+            for c in list(costs)[:12]:
+                lines.append(f"| {c.name} | {c.calls_per_call:.1f} | {c.self_ms:.3f} | {c.total_ms:.3f} |")
+            lines.append("")
     lines += ["## Plan report", ""] + _plan_section(plans)
     if findings:
         lines += ["## Findings", "", findings.strip(), ""]
@@ -246,7 +261,9 @@ def write_chart(path: Path, figures: Sequence[Figure], scaling: Mapping[str, Any
             continue
         if f.scenario == "rls" and f.label not in ("get_item", "search", "trace", "list_items"):
             continue
-        names = [n for n in f.samples if not (f.scenario == "server" and n not in (f.numerator, f.denominator))]
+        names = [
+            n for n in f.samples if not (f.scenario in ("server", "write") and n not in (f.numerator, f.denominator))
+        ]
         for name in names:
             label = f"{f.scenario}: {f.label if f.scenario == 'rls' else ''} {name}".replace("  ", " ")
             if any(r[0] == label for r in rows):

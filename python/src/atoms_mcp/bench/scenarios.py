@@ -268,6 +268,9 @@ async def server_overhead(ctx: BenchContext) -> None:
     get_item = next(c for c in READ_CALLS if c.name == "get_item")
     stmt, params = read_statement(get_item, p)
     settings = server_settings(ctx)
+    rate_check = sql.SQL(
+        'select * from public.atoms_check_rate_limit("limit" => %s::integer, window_seconds => %s::integer)'
+    )
     with http_server(ctx) as url:
         async with (
             in_memory_client(ctx, p.viewer_id) as mem,
@@ -278,17 +281,33 @@ async def server_overhead(ctx: BenchContext) -> None:
             async def floor() -> None:
                 await (await direct.execute("select 1")).fetchone()
 
+            async def direct_with_rate_limit() -> None:
+                # What the server runs for one call: the rate-limit transaction, then the RPC's transaction.
+                await _as_user(direct, p.viewer_id, rate_check, (10_000, 60))
+                await _as_user(direct, p.viewer_id, stmt, params)
+
             samples = await interleave(
                 {
                     "in_memory": lambda: _check_async(mem.call_tool("atoms_get_item", args)),
                     "http": lambda: _check_async(http.call_tool("atoms_get_item", args)),
                     "direct_rpc": lambda: _as_user(direct, p.viewer_id, stmt, params),
+                    "direct_rpc_and_rate_limit": direct_with_rate_limit,
                     "select_1": floor,
                 },
                 iterations=ctx.iterations,
             )
     ctx.figures.append(
         Figure("server", "in-memory vs direct (get_item)", samples, "in_memory", "direct_rpc", 1.5, "<= 1.5x at p50")
+    )
+    ctx.figures.append(
+        Figure(
+            "server", "in-memory vs direct RPC + rate-limit check", samples, "in_memory", "direct_rpc_and_rate_limit"
+        )
+    )
+    ctx.figures.append(
+        Figure(
+            "server", "direct RPC + rate-limit check vs direct RPC", samples, "direct_rpc_and_rate_limit", "direct_rpc"
+        )
     )
     ctx.figures.append(Figure("server", "HTTP vs direct (get_item)", samples, "http", "direct_rpc"))
     ctx.figures.append(Figure("server", "direct vs select 1 (round-trip floor)", samples, "direct_rpc", "select_1"))
@@ -336,6 +355,7 @@ async def write_cost(ctx: BenchContext) -> None:
     async with (
         await psycopg.AsyncConnection.connect(ctx.gateway, autocommit=True) as editor,
         await psycopg.AsyncConnection.connect(ctx.url, autocommit=True) as plain,
+        await psycopg.AsyncConnection.connect(ctx.url, autocommit=True) as hist,
     ):
         # The plain variants: superuser, triggers off (replica): the row and its indexes, nothing else.
         await plain.execute("set session_replication_role = replica")
@@ -374,12 +394,35 @@ async def write_cost(ctx: BenchContext) -> None:
                              ["safety"], "Component", p.editor_id, p.editor_id)
                         )  # fmt: skip
 
-        single = await interleave({"create_item": rpc_create, "plain_insert": plain_insert}, iterations=ctx.iterations)
+        async def insert_with_history() -> None:
+            # The same plain INSERT with the table's triggers on (history row, hash chain) as the editor.
+            n = next(counter)
+            async with hist.transaction():
+                await hist.execute(
+                    "select set_config('request.jwt.claims', %s, true)",
+                    (json.dumps({"sub": p.editor_id, "role": "authenticated"}),),
+                )
+                await hist.execute(
+                    insert,
+                    (p.org_id, project_id, f"H{run_tag}-{n:07d}", f"Bench note {n}", "s", body,
+                     ["safety"], p.editor_id, p.editor_id),
+                )  # fmt: skip
+
+        single = await interleave(
+            {"create_item": rpc_create, "plain_insert": plain_insert, "insert_with_history": insert_with_history},
+            iterations=ctx.iterations,
+        )
         bulk = await interleave(
             {"bulk_import_100": rpc_bulk, "copy_100": plain_copy}, iterations=max(5, ctx.iterations // 4)
         )
     ctx.figures.append(
         Figure("write", "create_item vs plain INSERT", single, "create_item", "plain_insert", 2.5, "<= 2.5x")
+    )
+    ctx.figures.append(
+        Figure("write", "INSERT with history vs plain INSERT", single, "insert_with_history", "plain_insert")
+    )
+    ctx.figures.append(
+        Figure("write", "create_item vs INSERT with history", single, "create_item", "insert_with_history")
     )
     fig = Figure("write", "bulk_import(100) vs COPY(100)", bulk, "bulk_import_100", "copy_100")
     rate = 100 / (bulk["bulk_import_100"].p50_ms / 1000)
@@ -614,3 +657,36 @@ async def scaling(urls: Mapping[int, str], iterations: int) -> dict[str, dict[in
 def read_calls_available(url: str) -> list[ReadCall]:
     with psycopg.connect(url, autocommit=True) as conn:
         return [c for c in READ_CALLS if available(conn, c.function)]
+
+
+# ---- profiles of the RPCs behind the missed goals ----
+
+
+def profiles(ctx: BenchContext) -> dict[str, tuple[float, list[Any]]]:
+    """Per-function self time of a read (get_item, trace) and of the writes (create_item, bulk_import of 100)."""
+    from atoms_mcp.bench.profile import profile_statement
+
+    p = ctx.probe
+    out: dict[str, tuple[float, list[Any]]] = {}
+    with psycopg.connect(ctx.url, autocommit=True) as conn:
+        project_id = str(
+            conn.execute(
+                "select id from public.projects where org_id = %s and id <> %s order by id limit 1",
+                (p.org_id, p.project_id),
+            ).fetchone()[0]
+        )
+    jobs: list[tuple[str, str, sql.Composable, object, int]] = []
+    for name in ("get_item", "trace"):
+        call = next(c for c in READ_CALLS if c.name == name)
+        stmt, params = read_statement(call, p)
+        jobs.append((f"{name} (viewer)", p.viewer_id, stmt, params, 20))
+    create = sql.SQL("select public.atoms_create_item(project_id => %s, type => 'note', title => %s)")
+    jobs.append(("create_item (editor)", p.editor_id, create, (project_id, "Profiled note"), 20))
+    items = [{"type": "requirement", "title": f"Profiled {i}", "body": "b" * 200} for i in range(100)]
+    bulk = sql.SQL("select public.atoms_bulk_import(project_id => %s, items => %s)")
+    jobs.append(("bulk_import of 100 (editor)", p.editor_id, bulk, (project_id, Jsonb(items)), 3))
+    for label, user, stmt, params, repeat in jobs:
+        # A fresh session each: pending function statistics of earlier transactions must not leak in.
+        with psycopg.connect(ctx.url, autocommit=True) as conn:
+            out[label] = profile_statement(conn, user, stmt, params, repeat=repeat)
+    return out
