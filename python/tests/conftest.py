@@ -77,3 +77,9 @@ def module_db(postgresql_noproc: NoopExecutor) -> Iterator[psycopg.Connection]:
             autocommit=True,
         ) as conn:
             yield conn
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """anyio's pytest plugin runs `@pytest.mark.anyio` tests on asyncio (the MCP SDK's backend)."""
+    return "asyncio"

@@ -1,9 +1,13 @@
 -- The one writer of the MCP audit log: a batch function for the MCP server's plain gateway login.
--- Objects: private.parse_audit_timestamp, private.redact_audit_params, private.write_mcp_audit_batch.
+-- Objects: private.parse_audit_timestamp, private.redact_audit_params, private.clean_audit_text,
+--   private.write_mcp_audit_batch.
 -- Security: security definer owned by the migration runner (table owner; RLS is not needed to insert);
 --   EXECUTE for atoms_mcp_gateway only, not for authenticated, so no user (and no gateway session that took
 --   on a user) can forge records. Every record is validated and the batch is all-or-nothing: the first bad
 --   record raises 22023 naming its index and field, so nothing is lost silently (the shim retries the rest).
+--   Strictly validated: the fields the server itself sets (tool_name, status, error_code, duration_ms, ids,
+--   actor, called_at, params type). Cleaned, never refused: text a client influences (error_message,
+--   session_id, client_name, request_id, server_instance), so no client can get its calls' records rejected.
 --   org_id is derived from project_id here; params are redacted of secrets and capped at 8192 bytes.
 
 -- ---- helpers ----
@@ -67,6 +71,23 @@ $$;
 comment on function private.redact_audit_params(jsonb) is
 'atoms: the same JSON with the value of every key that names a secret (password, token, secret, authorization, api_key, credential, cookie) replaced by "[redacted]", at any depth.';
 revoke execute on function private.redact_audit_params(jsonb) from public, anon;
+
+create or replace function private.clean_audit_text(value text, max_length integer, multiline boolean) returns text
+language sql immutable security invoker set search_path = ''
+as $$
+  select case when c.cleaned is null or char_length(c.cleaned) <= clean_audit_text.max_length then c.cleaned
+    else left(c.cleaned, clean_audit_text.max_length - 1) || chr(8230) end
+  from (
+    select case
+      when clean_audit_text.multiline then regexp_replace(clean_audit_text.value, '[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]', chr(65533), 'g')
+      else regexp_replace(clean_audit_text.value, '[\x01-\x1f\x7f]', chr(65533), 'g')
+    end as cleaned
+  ) as c
+$$;
+
+comment on function private.clean_audit_text(text, integer, boolean) is
+'atoms: client-influenced audit text made safe instead of refused: control characters (all, or all but tab/LF/CR when multiline) become U+FFFD, and text longer than max_length is cut with an ellipsis.';
+revoke execute on function private.clean_audit_text(text, integer, boolean) from public, anon;
 
 create or replace function private.write_mcp_audit_batch(records jsonb) returns integer
 language plpgsql volatile security definer set search_path = ''
@@ -189,15 +210,15 @@ begin
     params_list := params_list || v_params;
     statuses := statuses || v_status;
     error_codes := error_codes || v_error_code;
-    error_messages := error_messages || private.require_text(rec ->> 'error_message', field || '.error_message', 0, 1000);
+    error_messages := error_messages || private.clean_audit_text(rec ->> 'error_message', 1000, true);
     durations := durations || v_duration::integer;
     user_ids := user_ids || case when rec ->> 'user_id' is not null then private.require_uuid(rec ->> 'user_id', field || '.user_id') end;
     project_ids := project_ids || v_project;
-    session_ids := session_ids || private.require_text(rec ->> 'session_id', field || '.session_id', 0, 200);
-    client_names := client_names || private.require_text(rec ->> 'client_name', field || '.client_name', 0, 100);
+    session_ids := session_ids || private.clean_audit_text(rec ->> 'session_id', 200, false);
+    client_names := client_names || private.clean_audit_text(rec ->> 'client_name', 100, false);
     actors := actors || v_actor;
-    request_ids := request_ids || private.require_text(rec ->> 'request_id', field || '.request_id', 0, 200);
-    server_instances := server_instances || private.require_text(rec ->> 'server_instance', field || '.server_instance', 0, 200);
+    request_ids := request_ids || private.clean_audit_text(rec ->> 'request_id', 200, false);
+    server_instances := server_instances || private.clean_audit_text(rec ->> 'server_instance', 200, false);
     called_ats := called_ats || v_called_at;
   end loop;
 
@@ -236,6 +257,6 @@ end;
 $$;
 
 comment on function private.write_mcp_audit_batch(jsonb) is
-'atoms: the only writer of public.mcp_audit_log. Takes a JSON array of 1-1000 records {tool_name, status, duration_ms, error_code?, error_message?, params?, user_id?, project_id?, session_id?, client_name?, actor?, request_id?, server_instance?, called_at?}; validates all of them and writes all or none (22023 names the first bad record and field); derives org_id from project_id; redacts secrets and caps params at 8192 bytes. Returns the number of rows written. Executable by atoms_mcp_gateway only.';
+'atoms: the only writer of public.mcp_audit_log. Takes a JSON array of 1-1000 records {tool_name, status, duration_ms, error_code?, error_message?, params?, user_id?, project_id?, session_id?, client_name?, actor?, request_id?, server_instance?, called_at?}; validates all of them and writes all or none (22023 names the first bad record and field); cleans client-influenced text (control characters, length); derives org_id from project_id; redacts secrets and caps params at 8192 bytes. Returns the number of rows written. Executable by atoms_mcp_gateway only.';
 revoke execute on function private.write_mcp_audit_batch(jsonb) from public, anon, authenticated;
 grant execute on function private.write_mcp_audit_batch(jsonb) to atoms_mcp_gateway;

@@ -4,11 +4,12 @@ Every call runs on a connection of the login role `atoms_mcp_gateway`, which hol
 Inside one transaction it takes on `authenticated` with the verified claims, exactly as PostgREST does, tags
 the transaction with actor/session/client for the change history, bounds it with a statement timeout, and
 calls `public.<rpc>(name => value::type, ...)` with only the arguments the caller gave. If the calling task
-is cancelled, the running statement is cancelled on the server.
+is cancelled, the running statement is cancelled on the server (and the connection returns to the pool clean).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import Mapping
@@ -121,33 +122,46 @@ class Gateway:
     async def _as_user(self, call: CallContext, query: sql.Composable, params: Any, *, all_rows: bool = False) -> Any:
         conn = await self._pool.getconn()
         try:
-            async with conn.transaction():
-                await conn.execute(
-                    "select set_config('role', 'authenticated', true),"
-                    " set_config('request.jwt.claims', %s, true),"
-                    " set_config('atoms.actor', %s, true),"
-                    " set_config('atoms.session_id', %s, true),"
-                    " set_config('atoms.client_name', %s, true),"
-                    " set_config('statement_timeout', %s, true)",
-                    (
-                        json.dumps(dict(call.claims)),
-                        call.actor,
-                        call.session_id,
-                        call.client_name or "",
-                        str(self._timeout_ms),
-                    ),
-                )
-                cur = conn.cursor(row_factory=dict_row)
-                await cur.execute(query, params)
-                if all_rows:
-                    return await cur.fetchall()
-                return (await cur.fetchone()) or {}
+            # The statement runs in its own task so that a cancellation of the caller cannot interrupt psycopg
+            # half-way; instead the caller asks the server to cancel the statement and waits for it to stop.
+            work = asyncio.ensure_future(self._transaction(conn, call, query, params, all_rows))
+            try:
+                return await asyncio.shield(work)
+            except asyncio.CancelledError:
+                with anyio.CancelScope(shield=True):
+                    if not work.done():
+                        with contextlib.suppress(psycopg.Error):
+                            await conn.cancel_safe(timeout=5.0)
+                    with contextlib.suppress(psycopg.Error, asyncio.CancelledError):
+                        await work
+                raise
         finally:
-            # Runs even when the task is being cancelled: stop the statement on the server, then hand the
-            # connection back (the pool discards one left mid-query or mid-transaction).
             with anyio.CancelScope(shield=True):
                 if conn.pgconn.transaction_status == TransactionStatus.ACTIVE:
-                    with contextlib.suppress(psycopg.Error):
-                        await conn.cancel_safe(timeout=5.0)
-                    await conn.close()
+                    await conn.close()  # cancel did not land in time: never hand back a busy connection
                 await self._pool.putconn(conn)
+
+    async def _transaction(
+        self, conn: psycopg.AsyncConnection[Any], call: CallContext, query: sql.Composable, params: Any, all_rows: bool
+    ) -> Any:
+        async with conn.transaction():
+            await conn.execute(
+                "select set_config('role', 'authenticated', true),"
+                " set_config('request.jwt.claims', %s, true),"
+                " set_config('atoms.actor', %s, true),"
+                " set_config('atoms.session_id', %s, true),"
+                " set_config('atoms.client_name', %s, true),"
+                " set_config('statement_timeout', %s, true)",
+                (
+                    json.dumps(dict(call.claims)),
+                    call.actor,
+                    call.session_id,
+                    call.client_name or "",
+                    str(self._timeout_ms),
+                ),
+            )
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(query, params)
+            if all_rows:
+                return await cur.fetchall()
+            return (await cur.fetchone()) or {}

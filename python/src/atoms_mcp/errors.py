@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 INTERNAL_MESSAGE = "The server could not complete the request. Try again; if it persists, report it."
+TIMEOUT_MESSAGE = "The request took too long and was stopped. Narrow it (filters, smaller limit or depth) and retry."
 
 
 class AtomsError(Exception):
@@ -123,7 +124,7 @@ def from_database_error(error: psycopg.Error) -> AtomsError:
     sqlstate = error.sqlstate or ""
     cls = SQLSTATE_TO_ERROR.get(sqlstate, AtomsError)
     if cls is AtomsError:
-        return AtomsError()
+        return AtomsError(TIMEOUT_MESSAGE if sqlstate == "57014" else INTERNAL_MESSAGE)
     diag = error.diag
     if sqlstate in _OWN_MESSAGES and diag.message_primary:
         message = diag.message_primary

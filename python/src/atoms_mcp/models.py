@@ -9,7 +9,7 @@ Optional fields accept null as "not given"; only the given fields are passed to 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -80,6 +80,13 @@ class ToolInput(BaseModel):
     """Base of every tool input: unknown fields are errors, types are not coerced."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_means_not_given(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
 
 
 class StatusInput(ToolInput):
@@ -190,7 +197,7 @@ class LinkItemsInput(ProjectInput):
     from_id: ItemKey
     to_id: ItemKey
     type: LinkWord = Field(description="`from A child to B`: B becomes a child of A; `from TC verifies to REQ`.")
-    action: Literal["add", "remove"]
+    action: Literal["add", "remove"] = "add"
 
 
 class BulkItem(ToolInput):

@@ -87,8 +87,10 @@ def render_validation_error(error: pydantic.ValidationError, model: type[pydanti
     """An actionable VALIDATION_ERROR: for each problem the field and what to fix."""
     problems: list[dict[str, str]] = []
     for item in error.errors(include_url=False):
-        field = ".".join(str(part) for part in item["loc"]) or "arguments"
         kind = item["type"]
+        if kind == "none_required":
+            continue  # the `| None` branch of an optional field: null means "not given", never the problem
+        field = ".".join(str(part) for part in _field_path(item["loc"])) or "arguments"
         if kind == "extra_forbidden":
             problem = f"unknown parameter; allowed: {', '.join(model.model_fields) or 'none'}"
         elif kind == "missing":
@@ -100,9 +102,22 @@ def render_validation_error(error: pydantic.ValidationError, model: type[pydanti
             problem = item["msg"].removeprefix("Value error, ")
         if kind not in ("missing", "extra_forbidden") and not isinstance(item.get("input"), dict | list):
             problem = f"{problem} (got {json.dumps(item.get('input'), default=str)[:80]})"
-        problems.append({"field": field, "problem": problem})
+        if {"field": field, "problem": problem} not in problems:
+            problems.append({"field": field, "problem": problem})
     message = "Invalid arguments: " + "; ".join(f"{p['field']} {p['problem']}" for p in problems)
     return ValidationError(message, details=problems)
+
+
+_UNION_TAGS = {"str", "int", "bool", "list", "dict", "float", "none"}
+
+
+def _field_path(loc: tuple[int | str, ...]) -> list[int | str]:
+    """The field path of a pydantic error location without union-branch tags (`literal[...]`, `str`)."""
+    path: list[int | str] = []
+    for part in loc:
+        if isinstance(part, int) or part.isidentifier() and not (path and part in _UNION_TAGS):
+            path.append(part)
+    return path
 
 
 def _envelope_result(payload: Mapping[str, Any], *, is_error: bool) -> CallToolResult:

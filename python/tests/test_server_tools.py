@@ -1,0 +1,206 @@
+"""Every tool of the registry through the real server (in-memory Client), as every kind of user, in both
+protocol eras: the envelope, the role matrix (success and refusal codes), validation, unknown tools."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from mcp import Client, MCPError
+from mcp.types import INVALID_PARAMS, Implementation
+from psycopg.conninfo import make_conninfo
+
+from atoms_mcp.server import create_server
+from atoms_mcp.tools import TOOLS, TOOLS_BY_NAME
+from mcp_support import ACME_PROJECT, ListSink, error_code, make_settings, payload, token_for
+
+pytestmark = pytest.mark.anyio
+
+MODES = ["legacy", "auto"]
+PRINCIPALS = ["viewer", "editor", "admin", "non_member", "other_org_admin"]
+READ = {"viewer": None, "editor": None, "admin": None, "non_member": "NOT_FOUND", "other_org_admin": "NOT_FOUND"}
+WRITE = {**READ, "viewer": "PERMISSION_DENIED"}
+ADMIN = {**WRITE, "editor": "PERMISSION_DENIED"}
+EVERYONE = dict.fromkeys(PRINCIPALS)
+
+Args = Callable[[int, str], dict[str, Any]]
+
+
+def p(**extra: Any) -> Args:
+    """Arguments on the Acme project, the same for every mode and principal."""
+    return lambda _mode, _who: {"project_id": ACME_PROJECT, **extra}
+
+
+# Per mode (0 legacy, 1 auto) and principal, the writes touch different items so the cases stay independent.
+_UPDATE = {0: {"editor": "REQ-002", "admin": "REQ-003"}, 1: {"editor": "REQ-004", "admin": "REQ-005"}}
+_DELETE = {0: {"editor": "NOTE-001", "admin": "NOTE-002"}, 1: {"editor": "NOTE-003", "admin": "NOTE-004"}}
+
+CASES: dict[str, tuple[Args, dict[str, str | None]]] = {
+    "atoms_status": (lambda _m, _w: {}, EVERYONE),
+    "atoms_list_projects": (lambda _m, _w: {"limit": 10}, EVERYONE),
+    "atoms_list_items": (p(type="requirement", limit=5), READ),
+    "atoms_get_item": (p(item_id="REQ-001"), READ),
+    "atoms_search": (p(query="brake"), READ),
+    "atoms_get_coverage": (p(), READ),
+    "atoms_get_history": (p(item_id="REQ-001", limit=5), READ),
+    "atoms_export_mermaid": (p(depth=2), READ),
+    "atoms_trace": (p(item_id="REQ-001", direction="both", depth=2), READ),
+    "atoms_project_summary": (p(), READ),
+    "atoms_browse": (p(limit=3), READ),
+    "atoms_create_item": (lambda m, w: {"project_id": ACME_PROJECT, "type": "note", "title": f"by {w} ({m})"}, WRITE),
+    "atoms_update_item": (
+        lambda m, w: {"project_id": ACME_PROJECT, "item_id": _UPDATE[m].get(w, "REQ-006"), "summary": f"by {w}"},
+        WRITE,
+    ),
+    "atoms_delete_item": (
+        lambda m, w: {"project_id": ACME_PROJECT, "item_id": _DELETE[m].get(w, "REQ-007")},
+        WRITE,
+    ),
+    "atoms_link_items": (p(from_id="TC-001", to_id="REQ-008", type="verifies", action="add"), WRITE),
+    "atoms_bulk_import": (
+        lambda m, w: {"project_id": ACME_PROJECT, "items": [{"type": "note", "title": f"bulk {w} {m}"}]},
+        WRITE,
+    ),
+    "atoms_record_test_result": (p(item_id="TC-002", result="passed", note="green"), WRITE),
+    # The admin restores what the editor deleted in the same mode (atoms_delete_item runs first).
+    "atoms_restore_item": (lambda m, _w: {"project_id": ACME_PROJECT, "item_id": _DELETE[m]["editor"]}, ADMIN),
+    "atoms_get_audit_log": (p(limit=5), ADMIN),
+    "atoms_verify_history": (p(), READ),
+}
+
+
+class SwitchableTokenSource:
+    """One client, many users: the test switches the token between calls."""
+
+    def __init__(self) -> None:
+        self.token: str | None = None
+
+    async def access_token(self) -> str | None:
+        return self.token
+
+    def status(self) -> str:
+        return "test"
+
+
+@pytest.fixture(scope="module")
+def module_url(module_db: psycopg.Connection) -> str:
+    info = module_db.info
+    return make_conninfo(host=info.host, port=info.port, user=info.user, dbname=info.dbname, password=info.password)
+
+
+def test_every_tool_of_the_catalogue_has_a_case() -> None:
+    assert set(CASES) == set(TOOLS_BY_NAME)
+    assert len(TOOLS) == 20
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_every_tool_as_every_role(mode: str, module_url: str, tmp_path: Path) -> None:
+    source = SwitchableTokenSource()
+    server = create_server(make_settings(module_url, tmp_path), token_source=source, audit_sink=ListSink())
+    failures: list[str] = []
+    async with Client(server, mode=mode, client_info=Implementation(name="claude-code", version="1")) as client:
+        for spec in TOOLS:
+            make_args, expected = CASES[spec.name]
+            for who in PRINCIPALS:
+                source.token = token_for(who)
+                result = await client.call_tool(spec.name, make_args(MODES.index(mode), who))
+                got = error_code(result)
+                body = payload(result)
+                if got != expected[who]:
+                    detail = body.get("error", {}).get("message") if result.is_error else "success"
+                    failures.append(f"{spec.name} as {who}: expected {expected[who] or 'success'}, got {detail}")
+                    continue
+                if got is None and spec.kind == "rpc":
+                    assert body["status"] == "success" and "data" in body
+                    assert ("meta" in body) == spec.returns_meta, spec.name
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_tools_list_publishes_the_registry(mode: str, tmp_path: Path) -> None:
+    server = create_server(make_settings(None, tmp_path), audit_sink=ListSink())
+    async with Client(server, mode=mode) as client:
+        listed = (await client.list_tools()).tools
+    assert [tool.name for tool in listed] == [spec.name for spec in TOOLS]
+    for tool in listed:
+        spec = TOOLS_BY_NAME[tool.name]
+        assert tool.description and len(tool.description) > 60
+        assert tool.input_schema["type"] == "object"
+        assert tool.input_schema["additionalProperties"] is False
+        assert tool.annotations is not None
+        assert tool.annotations.open_world_hint is False
+        assert tool.annotations.read_only_hint is spec.read_only
+        assert tool.annotations.destructive_hint is spec.destructive
+    assert TOOLS_BY_NAME["atoms_delete_item"].destructive
+    assert TOOLS_BY_NAME["atoms_update_item"].idempotent
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_unknown_tool_is_a_protocol_error(mode: str, tmp_path: Path) -> None:
+    server = create_server(make_settings(None, tmp_path), audit_sink=ListSink())
+    async with Client(server, mode=mode) as client:
+        with pytest.raises(MCPError) as raised:
+            await client.call_tool("atoms_drop_database", {})
+    assert raised.value.code == INVALID_PARAMS
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_invalid_arguments_are_a_tool_error_naming_each_field(mode: str, tmp_path: Path) -> None:
+    sink = ListSink()
+    server = create_server(make_settings(None, tmp_path), audit_sink=sink)
+    async with Client(server, mode=mode) as client:
+        result = await client.call_tool(
+            "atoms_list_items", {"project_id": "not-a-uuid", "limit": 500, "colour": "red", "type": "bogus"}
+        )
+        assert result.is_error
+        error = payload(result)["error"]
+        assert error["code"] == "VALIDATION_ERROR"
+        fields = {d["field"] for d in error["details"]}
+        assert fields == {"project_id", "limit", "colour", "type"}
+        assert "must be a UUID" in error["message"]
+        assert "unknown parameter" in error["message"]
+
+        key = await client.call_tool("atoms_get_item", {"project_id": ACME_PROJECT, "item_id": "req-1"})
+        assert "item key such as REQ-001" in payload(key)["error"]["message"]
+
+        nothing = await client.call_tool("atoms_update_item", {"project_id": ACME_PROJECT, "item_id": "REQ-001"})
+        assert "at least one field" in payload(nothing)["error"]["message"]
+
+        too_many = [{"type": "note", "title": "x"}] * 101
+        bulk = await client.call_tool("atoms_bulk_import", {"project_id": ACME_PROJECT, "items": too_many})
+        assert error_code(bulk) == "VALIDATION_ERROR"
+
+        strict = await client.call_tool("atoms_list_projects", {"limit": "5"})
+        assert error_code(strict) == "VALIDATION_ERROR"
+    assert [r["error_code"] for r in sink.records] == ["VALIDATION_ERROR"] * 5
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_status_works_without_a_token_and_tools_then_refuse(mode: str, tmp_path: Path) -> None:
+    server = create_server(make_settings(None, tmp_path), audit_sink=ListSink())
+    async with Client(server, mode=mode) as client:
+        status = payload(await client.call_tool("atoms_status", {}))
+        assert status["status"] == "not_authenticated"
+        assert status["email"] is None
+        assert "atoms login" in status["message"]
+        refused = await client.call_tool("atoms_list_projects", {})
+        assert error_code(refused) == "UNAUTHENTICATED"
+
+
+async def test_status_reports_authenticated_and_expired(tmp_path: Path) -> None:
+    source = SwitchableTokenSource()
+    server = create_server(make_settings(None, tmp_path), token_source=source, audit_sink=ListSink())
+    async with Client(server) as client:
+        source.token = token_for("editor")
+        ok = payload(await client.call_tool("atoms_status", {}))
+        assert ok == {"status": "authenticated", "email": "editor@acme.test", "message": ok["message"]}
+        source.token = token_for("editor", ttl_seconds=-3600)
+        expired = payload(await client.call_tool("atoms_status", {}))
+        assert expired["status"] == "expired"
+        assert expired["email"] == "editor@acme.test"
+        refused = await client.call_tool("atoms_list_projects", {})
+        assert error_code(refused) == "UNAUTHENTICATED"
+        assert "expired" in payload(refused)["error"]["message"]
