@@ -1,21 +1,18 @@
--- Per-user rate limiter: an exact sliding-window log kept in one bounded row per (user, limit, window).
--- Objects: table private.rate_limit_buckets, private.check_rate_limit (the implementation, clock as a
---   parameter), public.atoms_check_rate_limit (the only entry point for callers), private.prune_rate_limit_buckets.
--- Algorithm: a bucket row holds the timestamps of the allowed requests still inside the window, ascending,
---   never more than "limit" of them (O(limit) bytes, pruned in the same call). A call is allowed when
---   fewer than "limit" stored hits are newer than now - window; it then appends now. Refused calls store
---   nothing. retry_after_seconds = ceil(oldest live hit + window - now) >= 1. Exact (no estimate, zero
---   error), unlike a two-window counter whose error is up to a whole previous window's count.
--- Concurrency: the bucket row is locked (select ... for update) before the clock is read, so concurrent
---   calls of one user serialise and no two take the last slot; users never share a row.
--- Security: identity is (select auth.uid()) only, never an argument. Buckets are keyed by (user, limit,
---   window), so choosing other parameters through PostgREST opens another bucket of one's own and can
---   never reset or enlarge the one the MCP server enforces; at most 8 live buckets per user (state stays
---   bounded). The clock parameter is reachable only by the RPC owner (tests use a superuser). Callers use
---   public.atoms_check_rate_limit in their own short transaction, so a tool call that later fails still counts.
+-- Per-user rate limiter: an exact sliding-window log, one bounded row per (user, limit, window).
+-- Objects: unlogged table private.rate_limit_buckets, private.check_rate_limit (clock as a parameter; RPC owner
+--   only), public.atoms_check_rate_limit (callers; wall clock), private.prune_rate_limit_buckets (job).
+-- Algorithm: the row holds the allowed requests' timestamps newer than now - window, ascending, at most "limit"
+--   (pruned in the same call). Allowed iff fewer than "limit" remain; then now is appended. Refused calls store
+--   nothing; retry_after_seconds = ceil(oldest + window - now) >= 1. Exact (zero error, unlike a two-window
+--   counter), O(limit) bytes per bucket. The row lock is taken before the clock is read, so one user's
+--   concurrent calls serialise and no two take the last slot; users never share a row.
+-- Security: identity is auth.uid() only. Buckets are keyed by (user, limit, window), so other parameters sent
+--   through PostgREST open another bucket of one's own and never reset the one the MCP server enforces; at most
+--   8 live buckets per user. UNLOGGED: no WAL and no fsync per check; a crash or failover empties the table, so
+--   every window restarts once (ephemeral state, no audit data here).
 
 -- ---- tables ----
-create table if not exists private.rate_limit_buckets (
+create unlogged table if not exists private.rate_limit_buckets (
   user_id uuid not null,
   max_requests integer not null,
   window_seconds integer not null,
@@ -29,7 +26,7 @@ create table if not exists private.rate_limit_buckets (
 
 -- ---- comments ----
 comment on table private.rate_limit_buckets is
-'atoms: rate-limit state. One row per (user, limit, window): the timestamps of the allowed requests inside the window, ascending, at most max_requests of them. Row-locked by every check; pruned in the same call; idle rows removed by private.prune_rate_limit_buckets().';
+'atoms: rate-limit state (unlogged: emptied by a crash, which restarts every window once). One row per (user, limit, window): the timestamps of the allowed requests inside the window, ascending, at most max_requests of them. Row-locked by every check; pruned in the same call; idle rows removed by private.prune_rate_limit_buckets().';
 comment on column private.rate_limit_buckets.hits is 'Timestamps of allowed requests newer than (last check - window), ascending; cardinality <= max_requests.';
 comment on column private.rate_limit_buckets.newest_hit_at is 'Time of the last allowed request (or of bucket creation); a bucket with newest_hit_at <= now - window is empty in effect.';
 

@@ -202,7 +202,8 @@ begin
         'original_bytes', octet_length(v_params::text),
         'sha256', encode(pg_catalog.sha256(convert_to(v_params::text, 'UTF8')), 'hex')
       );
-    else
+    elsif v_params::text ~* '(password|passwd|secret|token|authorization|api[_-]?key|credential|cookie)' then
+      -- Walk the tree only when a secret-like word occurs anywhere (keys are rarely named so).
       v_params := private.redact_audit_params(v_params);
     end if;
 
