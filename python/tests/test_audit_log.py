@@ -245,6 +245,14 @@ def test_client_influenced_text_is_cleaned_not_refused(db: psycopg.Connection) -
     assert len(row[3]) == 200
 
 
+def test_called_at_is_kept_as_the_server_reports_it(db: psycopg.Connection) -> None:
+    reported = db.execute("select (now() - interval '3 days')").fetchone()[0]
+    write(db, [record(called_at=reported.isoformat()), record(called_at=None)])
+    rows = db.execute("select called_at, created_at from public.mcp_audit_log order by id desc limit 2").fetchall()
+    assert rows[1][0] == reported
+    assert rows[0][0] == rows[0][1]  # not reported: the database's time
+
+
 # ---- reading ----
 
 
@@ -290,6 +298,14 @@ def test_admins_read_only_their_organisations_records(db: psycopg.Connection) ->
             "select count(*) from public.mcp_audit_log where project_id = %s or org_id = %s or project_id is null",
             (GLOBEX_PROJECT, GLOBEX_ORG),
         ).fetchone() == (0,)
+
+
+def test_a_probe_of_another_tenants_project_is_shown_to_that_tenants_admins(db: psycopg.Connection) -> None:
+    outsider = PRINCIPALS["non_member"].user_id
+    write(db, [record(project_id=GLOBEX_PROJECT, user_id=outsider, status="error", error_code="NOT_FOUND")])
+    page = get_audit_log(db, GLOBEX_ADMIN, project_id=GLOBEX_PROJECT, user_id=outsider)
+    assert [(r["user_id"], r["error_code"]) for r in page["data"]] == [(outsider, "NOT_FOUND")]
+    assert get_audit_log(db, ADMIN, project_id=ACME_PROJECT, user_id=outsider)["data"] == []
 
 
 def test_atoms_get_audit_log_returns_newest_first_with_meta(db: psycopg.Connection) -> None:
@@ -367,6 +383,23 @@ def test_atoms_get_audit_log_validates_its_arguments(module_db: psycopg.Connecti
     with pytest.raises(psycopg.Error) as error:
         get_audit_log(db, ADMIN, **args)
     assert error.value.sqlstate == "22023"
+
+
+def test_the_filtered_count_is_an_index_only_scan(db: psycopg.Connection) -> None:
+    db.execute("vacuum public.mcp_audit_log")
+    db.execute("set enable_seqscan = off")
+    db.execute("set enable_bitmapscan = off")
+    with as_principal(db, ADMIN):
+        plan = "\n".join(
+            r[0]
+            for r in db.execute(
+                "explain select count(*) from public.mcp_audit_log where project_id = %s "
+                "and status = 'error' and user_id = %s and tool_name = 'atoms_get_item' "
+                "and created_at >= now() - interval '1 day'",
+                (ACME_PROJECT, ADMIN.user_id),
+            )
+        )
+    assert "Index Only Scan using mcp_audit_log_project_id_created_at_idx" in plan
 
 
 def test_the_admin_query_uses_the_project_index(db: psycopg.Connection) -> None:

@@ -267,3 +267,15 @@ def test_a_check_committed_before_a_failing_tool_call_still_counts(db: psycopg.C
         act_as(db, EDITOR)
         db.execute("select 1 / 0")
     assert public_check(db, EDITOR, 1, 60)[0] is False
+
+
+@pytest.mark.slow
+def test_the_benchmark_module_runs_in_smoke_mode_and_is_exact(db_url: str) -> None:
+    from atoms_mcp.bench import rate_limit_audit
+
+    result = rate_limit_audit.run(db_url, smoke=True)
+    assert result["exact"] is True
+    assert result["hot_user"]["allowed"] == 60
+    assert result["distinct_users"]["allowed"] == result["distinct_users"]["checks"]
+    assert result["audit"]["rows"] == 5 * 200
+    assert {"checks_per_s", "hot_user_checks_per_s", "audit_rows_per_s"} <= result.keys()

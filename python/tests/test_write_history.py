@@ -14,7 +14,13 @@ from writepath import last_history, raises_sqlstate, rpc
 P = ACME_PROJECT
 EDITOR = PRINCIPALS["editor"]
 VIEWER = PRINCIPALS["viewer"]
-PROTECTED_TABLES = ("public.items", "public.item_links", "public.test_results", "public.change_history")
+PROTECTED_TABLES = (
+    "public.items",
+    "public.item_links",
+    "public.test_results",
+    "public.change_history",
+    "private.history_chain_heads",
+)
 
 
 def verify(conn: psycopg.Connection) -> dict[str, object]:
@@ -198,3 +204,16 @@ def test_the_chain_head_is_readable_by_members_only(db: psycopg.Connection) -> N
         assert conn.execute("select last_seq from private.history_chain_heads").fetchall() == [(41,)]
     with as_principal(db, PRINCIPALS["non_member"]) as conn:
         assert conn.execute("select count(*) from private.history_chain_heads").fetchone()[0] == 0
+
+
+def test_only_the_definer_trigger_can_append_history(db: psycopg.Connection) -> None:
+    for role in ("authenticated", "service_role", "atoms_rpc_owner", "atoms_mcp_gateway"):
+        privileges = db.execute(
+            "select has_table_privilege(%s, 'public.change_history', 'insert'),"
+            " has_function_privilege(%s, 'private.append_history(uuid, uuid, uuid, text, text[], jsonb, jsonb)',"
+            " 'execute'), has_function_privilege(%s, 'private.record_change()', 'execute')",
+            (role, role, role),
+        ).fetchone()
+        assert privileges == (False, False, False), role
+    definer = db.execute("select prosecdef from pg_proc where oid = 'private.record_change()'::regprocedure")
+    assert definer.fetchone()[0] is True

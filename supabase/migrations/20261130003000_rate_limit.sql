@@ -37,16 +37,17 @@ grant select, insert, update, delete on table private.rate_limit_buckets to atom
 alter table private.rate_limit_buckets enable row level security;
 
 -- ---- helpers ----
-create or replace function private.current_user_id() returns uuid
+-- The same definition as the write path's helper (branch write), so either migration may create it first.
+create or replace function private.caller_id() returns uuid
 language sql stable security definer set search_path = ''
 as $$
   select auth.uid()
 $$;
 
-comment on function private.current_user_id() is
-'atoms: auth.uid() for roles without USAGE on schema auth (the RPC owner): the calling user''s id from the verified JWT claims, or null.';
-revoke execute on function private.current_user_id() from public, anon;
-grant execute on function private.current_user_id() to authenticated, atoms_rpc_owner;
+comment on function private.caller_id() is
+'atoms: auth.uid() for code running as atoms_rpc_owner (which has no USAGE on schema auth): the verified user the RPC acts for.';
+revoke execute on function private.caller_id() from public, anon;
+grant execute on function private.caller_id() to authenticated, atoms_rpc_owner;
 
 create or replace function private.check_rate_limit(
   out allowed boolean,
@@ -60,7 +61,7 @@ language plpgsql volatile security invoker set search_path = ''
 rows 1
 as $$
 declare
-  caller uuid := (select private.current_user_id());
+  caller uuid := (select private.caller_id());
   span interval;
   stored timestamptz[];
   live timestamptz[];
@@ -178,20 +179,20 @@ revoke execute on function private.prune_rate_limit_buckets() from public, anon;
 -- ---- policies (the RPC owner touches only the calling user's buckets) ----
 create policy "RPC owner reads the caller's rate-limit buckets"
 on private.rate_limit_buckets for select to atoms_rpc_owner
-using (user_id = (select private.current_user_id()));
+using (user_id = (select private.caller_id()));
 
 create policy "RPC owner creates the caller's rate-limit buckets"
 on private.rate_limit_buckets for insert to atoms_rpc_owner
-with check (user_id = (select private.current_user_id()));
+with check (user_id = (select private.caller_id()));
 
 create policy "RPC owner updates the caller's rate-limit buckets"
 on private.rate_limit_buckets for update to atoms_rpc_owner
-using (user_id = (select private.current_user_id()))
-with check (user_id = (select private.current_user_id()));
+using (user_id = (select private.caller_id()))
+with check (user_id = (select private.caller_id()));
 
 create policy "RPC owner removes the caller's idle rate-limit buckets"
 on private.rate_limit_buckets for delete to atoms_rpc_owner
-using (user_id = (select private.current_user_id()));
+using (user_id = (select private.caller_id()));
 
 -- ---- RPCs ----
 create or replace function public.atoms_check_rate_limit(

@@ -50,8 +50,11 @@ create table if not exists public.mcp_audit_log (
 );
 
 -- ---- indexes ----
--- The admin query: one project, newest first, optional filters on the same rows.
-create index if not exists mcp_audit_log_project_id_created_at_idx on public.mcp_audit_log (project_id, created_at desc, id desc);
+-- The admin query: one project, newest first. Covering the policy column and the filter columns lets the
+-- filtered total_count run as an index-only scan (the log is append-only, so its pages stay all-visible).
+create index if not exists mcp_audit_log_project_id_created_at_idx on public.mcp_audit_log (
+  project_id, created_at desc, id desc
+) include (org_id, user_id, status, tool_name);
 -- The select policy filters on org_id.
 create index if not exists mcp_audit_log_org_id_idx on public.mcp_audit_log (org_id);
 -- Time-range scans over the whole log (retention reports, exports) as it grows: a few pages per GB.
@@ -61,7 +64,7 @@ create index if not exists mcp_audit_log_created_at_brin_idx on public.mcp_audit
 comment on table public.mcp_audit_log is
 'atoms: one row per MCP tool call (allowed or refused). Append-only for every role; written only by private.write_mcp_audit_batch (MCP gateway); readable by admins of the project''s organisation. Rows without a known project are readable by no user.';
 comment on column public.mcp_audit_log.created_at is 'When the database recorded the row (transaction time of the batch); filters and ordering use it.';
-comment on column public.mcp_audit_log.called_at is 'When the MCP server received the call, as it reports (within 7 days before and 5 minutes after created_at).';
+comment on column public.mcp_audit_log.called_at is 'When the MCP server received the call, as it reports (at most 1 year before and 5 minutes after created_at: records queued through a long outage are still accepted).';
 comment on column public.mcp_audit_log.params is
 'Tool arguments, secrets (keys like password, token, secret, authorization, api_key) replaced by "[redacted]"; over 8192 bytes replaced by {"_truncated": true, "original_bytes": n, "sha256": hex}.';
 comment on column public.mcp_audit_log.error_code is 'Shim error code (VALIDATION_ERROR, NOT_FOUND, PERMISSION_DENIED, CONFLICT, RATE_LIMITED, UNAUTHENTICATED, INTERNAL, ...) when status = error.';

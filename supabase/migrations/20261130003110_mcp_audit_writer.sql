@@ -184,8 +184,8 @@ begin
     end if;
     v_project := case when rec ->> 'project_id' is not null then private.require_uuid(rec ->> 'project_id', field || '.project_id') end;
     v_called_at := coalesce(private.parse_audit_timestamp(rec ->> 'called_at', field || '.called_at'), now());
-    if v_called_at < now() - interval '7 days' or v_called_at > now() + interval '5 minutes' then
-      raise exception '%.called_at must lie within the last 7 days (and at most 5 minutes ahead), got %', field, rec ->> 'called_at'
+    if v_called_at < now() - interval '1 year' or v_called_at > now() + interval '5 minutes' then
+      raise exception '%.called_at must lie within the last year (and at most 5 minutes ahead), got %', field, rec ->> 'called_at'
         using errcode = '22023';
     end if;
 

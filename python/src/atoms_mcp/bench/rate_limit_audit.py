@@ -6,7 +6,8 @@
   call of the run falls in one window); checks/s, per-check p50/p95, and the allowed count, which must be 60;
 - distinct users: 8 clients check 10,000 users (smoke: 400) twice each (first call creates the bucket, second
   takes the hot path); checks/s and the allowed count, which must be 2 per user;
-- audit: batches of 200 realistic records through `private.write_mcp_audit_batch` on the gateway role; rows/s.
+- audit: batches of 200 realistic records through `private.write_mcp_audit_batch` on the gateway role, rows/s,
+  interleaved with a plain INSERT ... SELECT of the same rows (the cost of validation, redaction and caps).
 
 Each check is one autocommit round trip as `authenticated` with the user's claims, as the server sends it (its
 own short transaction). Users are fresh random ids, so runs never see each other's buckets. The audit rows stay
@@ -115,23 +116,45 @@ def _distinct_users(db_url: str, users: int) -> dict[str, Any]:
 
 
 def _audit_batches(db_url: str, batches: int) -> dict[str, Any]:
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        project = conn.execute("select id::text from public.projects order by id limit 1").fetchone()
+    """The writer (gateway role) against a plain INSERT ... SELECT of the same rows (owner), interleaved."""
+    with psycopg.connect(db_url, autocommit=True) as gateway, psycopg.connect(db_url, autocommit=True) as owner:
+        project = owner.execute("select id::text from public.projects order by id limit 1").fetchone()
         project_id = project[0] if project else None
-        conn.execute("set role atoms_mcp_gateway")
-        records = [_audit_record(i, project_id) for i in range(AUDIT_BATCH_SIZE)]
-        started = time.perf_counter()
+        gateway.execute("set role atoms_mcp_gateway")
+        records = Jsonb([_audit_record(i, project_id) for i in range(AUDIT_BATCH_SIZE)])
+        writer_seconds = plain_seconds = 0.0
         written = 0
         for _ in range(batches):
-            written += conn.execute("select private.write_mcp_audit_batch(%s)", (Jsonb(records),)).fetchone()[0]
-        seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            written += gateway.execute("select private.write_mcp_audit_batch(%s)", (records,)).fetchone()[0]
+            writer_seconds += time.perf_counter() - started
+            started = time.perf_counter()
+            owner.execute(_PLAIN_AUDIT_INSERT, (records,))
+            plain_seconds += time.perf_counter() - started
     return {
         "batches": batches,
         "batch_size": AUDIT_BATCH_SIZE,
         "rows": written,
-        "seconds": round(seconds, 3),
-        "rows_per_s": round(written / seconds, 1),
+        "seconds": round(writer_seconds, 3),
+        "rows_per_s": round(written / writer_seconds, 1),
+        "plain_insert_rows_per_s": round(written / plain_seconds, 1),
+        "writer_vs_plain_insert": round(writer_seconds / plain_seconds, 2),
     }
+
+
+# The same rows without validation, redaction, caps or cleaning: the floor the writer is compared with.
+_PLAIN_AUDIT_INSERT = """
+insert into public.mcp_audit_log (
+  called_at, tool_name, params, status, error_code, error_message, duration_ms, user_id, org_id, project_id,
+  session_id, client_name, actor, request_id, server_instance
+)
+select
+  now(), e ->> 'tool_name', e -> 'params', e ->> 'status', e ->> 'error_code', e ->> 'error_message',
+  (e ->> 'duration_ms')::integer, (e ->> 'user_id')::uuid, p.org_id, (e ->> 'project_id')::uuid,
+  e ->> 'session_id', e ->> 'client_name', e ->> 'actor', e ->> 'request_id', e ->> 'server_instance'
+from jsonb_array_elements(%s) as e
+left join public.projects as p on p.id = (e ->> 'project_id')::uuid
+"""
 
 
 def _audit_record(i: int, project_id: str | None) -> dict[str, Any]:
