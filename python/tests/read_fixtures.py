@@ -141,7 +141,7 @@ class Project:
         )
 
     def history(self, key: str | None, event_type: str, *, at: datetime, fields: tuple[str, ...] = ()) -> None:
-        """Append a history row directly (fixture only: continues the project's chain numbering)."""
+        """Append a history row directly, bypassing the chain head: only as a test's last write (edge-case data)."""
         seq = self.db.execute(
             "select coalesce(max(chain_seq), 0) + 1 from public.change_history where project_id = %s", (self.id,)
         ).fetchone()[0]

@@ -4,6 +4,7 @@ atoms_get_history, against hand-built fixtures (exact shapes, order, pagination,
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 
 import psycopg
@@ -149,6 +150,7 @@ def test_list_items_type_table_is_accepted_and_matches_nothing(project: Project)
         {"type": "Requirement"},
         {"level": "system"},
         {"domain": ""},
+        {"domain": "   "},
         {"domain": "x" * 65},
         {"domain": "a\x01b"},
         {"limit": 0},
@@ -265,17 +267,22 @@ def test_get_item_rejects_malformed_keys(project: Project, item_id: str | None) 
 # ---- atoms_get_history ----
 
 
-def _at(day: int) -> datetime:
-    return datetime(2100, 1, day, tzinfo=UTC)
+def _update(p: Project, key: str, **fields: str) -> None:
+    """An update as the superuser: the write path's history trigger records it (actor 'user')."""
+    for field, value in fields.items():
+        p.db.execute(
+            f"update public.items set {field} = %s where project_id = %s and key = %s",  # noqa: S608 (test-chosen column)
+            (value, p.id, key),
+        )
 
 
 def test_get_history_is_newest_first_with_the_catalogue_shape_and_a_limit(project: Project) -> None:
-    project.history("REQ-001", "created", at=_at(1), fields=("title",))
-    project.history("REQ-001", "updated", at=_at(2), fields=("summary",))
-    project.history("REQ-002", "updated", at=_at(3), fields=("body",))
-    project.history("REQ-001", "linked", at=_at(4))
+    _update(project, "REQ-001", title="Renamed")
+    _update(project, "REQ-001", summary="new summary")
+    _update(project, "REQ-002", body="other item")
+    project.link("hierarchy", "REQ-001", "REQ-002")
     events = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-001")
-    assert [e["event_type"] for e in events[:3]] == ["linked", "updated", "created"]
+    assert [e["event_type"] for e in events] == ["linked", "updated", "updated", "created"]
     assert set(events[0]) == {
         "event_type",
         "changed_by",
@@ -286,16 +293,19 @@ def test_get_history_is_newest_first_with_the_catalogue_shape_and_a_limit(projec
         "old_values",
         "new_values",
     }
-    assert events[1]["changed_at"] == "2100-01-02T00:00:00.000000Z"
     assert events[1]["fields_changed"] == ["summary"]
-    assert events[1]["old_values"] == {"summary": "old"} and events[1]["new_values"] == {"summary": "new"}
-    assert events[1]["actor"] == "mcp_claude" and events[1]["session_id"] == "session-1"
+    assert events[1]["old_values"] == {"summary": "s1"} and events[1]["new_values"] == {"summary": "new summary"}
+    assert events[2]["old_values"] == {"title": "Top"} and events[2]["new_values"] == {"title": "Renamed"}
+    assert events[1]["actor"] == "user"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", events[0]["changed_at"])
+    assert events[0]["changed_at"] >= events[1]["changed_at"] >= events[2]["changed_at"]
     limited = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-001", limit=2)
     assert [e["event_type"] for e in limited] == ["linked", "updated"]
 
 
-def test_get_history_orders_one_transaction_by_chain_position(project: Project) -> None:
-    same = _at(5)
+def test_get_history_orders_equal_timestamps_by_chain_position(project: Project) -> None:
+    # Rows loaded directly with one timestamp (the last writes of this test: they bypass the chain head).
+    same = datetime(2100, 1, 1, tzinfo=UTC)
     project.history("REQ-001", "updated", at=same, fields=("title",))
     project.history("REQ-001", "deleted", at=same)
     events = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-001", limit=2)
@@ -303,9 +313,9 @@ def test_get_history_orders_one_transaction_by_chain_position(project: Project) 
 
 
 def test_get_history_works_for_soft_deleted_items(project: Project) -> None:
-    project.history("REQ-003", "deleted", at=_at(6))
     events = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-003")
-    assert events[0]["event_type"] == "deleted"
+    assert [e["event_type"] for e in events] == ["deleted", "created"]
+    assert events[0]["fields_changed"] == ["deleted_at"]
 
 
 def test_get_history_of_an_unknown_item_is_not_found(project: Project) -> None:

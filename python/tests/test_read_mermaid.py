@@ -107,7 +107,7 @@ def test_without_a_root_every_live_item_is_drawn(project: Project) -> None:
 
 
 HOSTILE_TITLES = [
-    'He said "stop" and \'go\'',
+    "He said \"stop\" and 'go'",
     "brackets [a] {b} (c) <d>",
     "pipe | and -->|verifies| B",
     "<script>alert(1)</script>",

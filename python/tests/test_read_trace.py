@@ -101,7 +101,8 @@ def test_each_item_appears_once_at_its_smallest_depth(db: psycopg.Connection) ->
     for key in ("REQ-001", "REQ-002", "REQ-003", "REQ-004", "REQ-005"):
         p.item(key)
     # Diamond 1 > 2 > 4, 1 > 3 > 4, plus a shortcut 1 > 4; and 4 > 5 reachable along every path.
-    for parent, child in (("001", "002"), ("001", "003"), ("002", "004"), ("003", "004"), ("001", "004"), ("004", "005")):
+    edges = ("001>002", "001>003", "002>004", "003>004", "001>004", "004>005")
+    for parent, child in (e.split(">") for e in edges):
         p.link("hierarchy", f"REQ-{parent}", f"REQ-{child}")
     assert walk(p, "REQ-001", "downstream") == [
         ("REQ-002", "child", 1),

@@ -43,6 +43,7 @@ declare
   max_depth integer;
   with_tests boolean;
   node_ids uuid[];
+  node_keys text[];
   truncated boolean;
   node_lines text[];
   edge_lines text[];
@@ -134,33 +135,42 @@ begin
   truncated := cardinality(node_ids) > max_nodes;
   node_ids := node_ids[1:max_nodes];
 
-  select coalesce(array_agg(
-    '    ' || replace(o.key, '-', '_') || '["' || private.mermaid_label(o.title) || '"]' order by u.position
-  ), '{}')
-  into node_lines
-  from unnest(node_ids) with ordinality as u (id, position)
-  inner join public.items as o on u.id = o.id;
+  -- Keys and node lines in node order, read by primary key (= any keeps the lookup on the index).
+  select
+    coalesce(array_agg(o.key order by array_position(node_ids, o.id)), '{}'),
+    coalesce(array_agg(
+      '    ' || replace(o.key, '-', '_') || '["' || private.mermaid_label(o.title) || '"]'
+      order by array_position(node_ids, o.id)
+    ), '{}')
+  into node_keys, node_lines
+  from public.items as o
+  where o.id = any(node_ids) and o.project_id = pid;
 
+  -- Live edges with both ends in the diagram; endpoint keys come from node_keys (aligned with node_ids).
   select coalesce(array_agg(e.line order by e.kind, e.source_key, e.target_key), '{}')
   into edge_lines
   from (
     select
-      l.link_kind as kind,
-      s.key as source_key,
-      t.key as target_key,
-      case l.link_kind
-        when 'hierarchy' then '    ' || replace(s.key, '-', '_') || ' --> ' || replace(t.key, '-', '_')
-        else '    ' || replace(s.key, '-', '_') || ' -.->|verifies| ' || replace(t.key, '-', '_')
+      k.kind,
+      k.source_key,
+      k.target_key,
+      case k.kind
+        when 'hierarchy' then '    ' || replace(k.source_key, '-', '_') || ' --> ' || replace(k.target_key, '-', '_')
+        else '    ' || replace(k.source_key, '-', '_') || ' -.->|verifies| ' || replace(k.target_key, '-', '_')
       end as line
-    from public.item_links as l
-    inner join public.items as s on l.source_item_id = s.id
-    inner join public.items as t on l.target_item_id = t.id
-    where
-      l.source_item_id = any(node_ids)
-      and l.target_item_id = any(node_ids)
-      and l.project_id = pid
-      and l.deleted_at is null
-      and (l.link_kind = 'hierarchy' or (with_tests and l.link_kind = 'verification'))
+    from (
+      select
+        l.link_kind as kind,
+        node_keys[array_position(node_ids, l.source_item_id)] as source_key,
+        node_keys[array_position(node_ids, l.target_item_id)] as target_key
+      from public.item_links as l
+      where
+        l.source_item_id = any(node_ids)
+        and l.target_item_id = any(node_ids)
+        and l.project_id = pid
+        and l.deleted_at is null
+        and (l.link_kind = 'hierarchy' or (with_tests and l.link_kind = 'verification'))
+    ) as k
   ) as e;
 
   diagram := array_to_string(
