@@ -29,11 +29,14 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-## run: seeded local database (extended by the MCP server issue)
+## run: seeded local database, a dev token with client configuration, then the MCP server over HTTP
+ATOMS_HTTP_HOST ?= 127.0.0.1
+ATOMS_HTTP_PORT ?= 8765
 run: setup
 	$(BIN)/atoms db up --seed
 	echo "Database ready: $(ATOMS_DATABASE_URL)"
-	echo "Try: psql '$(ATOMS_DATABASE_URL)' -c 'select key, title from public.items order by project_id, key limit 5'"
+	$(BIN)/atoms dev config --user editor@acme.test --host $(ATOMS_HTTP_HOST) --port $(ATOMS_HTTP_PORT)
+	exec $(BIN)/atoms serve --transport http --host $(ATOMS_HTTP_HOST) --port $(ATOMS_HTTP_PORT)
 
 ## test: everything CI runs
 test: setup lint test-pgtap test-pytest

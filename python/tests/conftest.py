@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -15,7 +16,8 @@ from pytest_postgresql.executors.noop import NoopExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
 
 from atoms_mcp import migrations
-from atoms_mcp.settings import REPO_ROOT
+from atoms_mcp.settings import REPO_ROOT, Settings
+from oauth_server import TestAuthorizationServer
 
 SUPABASE_DIR = REPO_ROOT / "supabase"
 TEST_SERVER_URL = os.environ.get("ATOMS_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -83,3 +85,30 @@ def module_db(postgresql_noproc: NoopExecutor) -> Iterator[psycopg.Connection]:
 def anyio_backend() -> str:
     """anyio's pytest plugin runs `@pytest.mark.anyio` tests on asyncio (the MCP SDK's backend)."""
     return "asyncio"
+
+
+# ---- sign-in (oauth branch): a real authorization server on loopback, settings pointing at it ----
+
+
+@pytest.fixture
+def auth_server() -> Iterator[TestAuthorizationServer]:
+    """A running OAuth 2.1 authorization server (authlib) on 127.0.0.1; see oauth_server.py."""
+    server = TestAuthorizationServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def oauth_settings(tmp_path: Path, auth_server: TestAuthorizationServer, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings for the CLI against `auth_server`, with a private state dir and no ATOMS_* from the environment."""
+    for name in [n for n in os.environ if n.startswith("ATOMS_") and n != "ATOMS_TEST_DATABASE_URL"]:
+        monkeypatch.delenv(name)
+    return Settings(
+        auth_issuer_url=auth_server.url,
+        state_dir=tmp_path / "state",
+        login_port=0,
+        login_timeout_seconds=10,
+        oauth_client_id="atoms-cli",
+    )

@@ -74,10 +74,10 @@ def test_call_of_an_unknown_tool_or_bad_json_fails() -> None:
     assert bad.exit_code == 1 and "JSON object" in bad.output
 
 
-def test_call_without_a_token_reports_status(monkeypatch: pytest.MonkeyPatch) -> None:
-    result = runner.invoke(app, ["call", "atoms_status"])
-    assert result.exit_code == 0
-    assert json.loads(result.output)["status"] == "not_authenticated"
+def test_call_without_a_token_and_no_terminal_says_how_to_sign_in() -> None:
+    result = runner.invoke(app, ["call", "atoms_list_projects"])
+    assert result.exit_code == 1
+    assert "atoms login" in result.output
 
 
 def test_whoami_shows_the_user_and_their_organisations(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,12 +4,14 @@ cancellation and timeouts, the database errors' mapping."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import anyio
 import psycopg
 import pytest
-from mcp import Client
+from mcp import Client, MCPError
 from mcp.types import Implementation
 from psycopg.conninfo import make_conninfo
 from pydantic import Field
@@ -98,6 +100,8 @@ async def test_every_call_leaves_exactly_one_audit_row(url: str, tmp_path: Path)
     async with Client(server, client_info=Implementation(name="cursor-audit", version="0.50")) as client:
         for name, arguments in calls:
             await client.call_tool(name, arguments)
+        with pytest.raises(MCPError):
+            await client.call_tool("atoms drop; --", {})  # unknown: a protocol error, and audited
     # Leaving the client ends the server's lifespan, which flushes the audit queue.
     with psycopg.connect(url) as conn:
         rows = conn.execute(
@@ -114,8 +118,9 @@ async def test_every_call_leaves_exactly_one_audit_row(url: str, tmp_path: Path)
         ("atoms_list_items", "error", "VALIDATION_ERROR"),
         ("atoms_search", "error", "VALIDATION_ERROR"),
         ("atoms_status", "success", None),
+        ("atoms_drop__--", "error", "VALIDATION_ERROR"),
     ]
-    assert {r[3] for r in rows[:6]} == {viewer}
+    assert {r[3] for r in rows[:6]} == {viewer} and rows[7][3] == viewer
     assert rows[1][4] == ACME_PROJECT and rows[1][5] == "a0000000-0000-4000-8000-000000000001"
     assert {(r[6], r[7]) for r in rows} == {("cursor-audit", "mcp_cursor")}
     assert len({r[8] for r in rows}) == 1
@@ -229,3 +234,28 @@ async def test_database_errors_never_leak_sql(url: str, tmp_path: Path) -> None:
     assert error["code"] in {"VALIDATION_ERROR", "NOT_FOUND"}
     for leak in ("select", "constraint", "violates", "public.", "pkey", "fkey"):
         assert leak not in error["message"].lower()
+
+
+class BlockedSink(ListSink):
+    """An audit database that hangs until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = anyio.Event()
+
+    async def write(self, records: Sequence[Mapping[str, Any]]) -> None:
+        await self.release.wait()
+        await super().write(records)
+
+
+async def test_a_hanging_audit_sink_does_not_hold_up_tool_responses(url: str, tmp_path: Path) -> None:
+    sink = BlockedSink()
+    settings = make_settings(url, tmp_path)
+    server = create_server(settings, token_source=FixedToken(token_for("viewer")), audit_sink=sink)
+    async with Client(server) as client:
+        with anyio.fail_after(5):  # would never finish if a response waited for the audit write
+            for _ in range(10):
+                assert error_code(await client.call_tool("atoms_list_projects", {"limit": 1})) is None
+        assert sink.records == []
+        sink.release.set()
+    assert len(sink.records) == 10  # flushed on shutdown

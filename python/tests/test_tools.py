@@ -33,8 +33,9 @@ def expected_sql_type(schema: dict[str, Any]) -> str:
     return JSON_TO_SQL[schema["type"]]
 
 
-@pytest.fixture
-def rpc_signatures(db: psycopg.Connection) -> dict[str, dict[str, str]]:
+@pytest.fixture(scope="module")
+def rpc_signatures(module_db: psycopg.Connection) -> dict[str, dict[str, str]]:
+    db = module_db
     rows = db.execute(
         "select p.proname, a.name, pg_catalog.format_type(a.type, null) from pg_catalog.pg_proc p"
         " join pg_catalog.pg_namespace n on n.oid = p.pronamespace"

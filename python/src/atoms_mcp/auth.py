@@ -174,8 +174,18 @@ class AtomsTokenVerifier(TokenVerifier):
 
 
 def default_token_source(settings: Settings) -> TokenSource:
-    """The stdio token source: ATOMS_ACCESS_TOKEN (the credentials file of `atoms login` plugs in here)."""
-    return StaticTokenSource(settings.access_token)
+    """The stdio token source: ATOMS_ACCESS_TOKEN, else the credentials file of `atoms login` (refreshed as needed).
+
+    Never an interactive login (on stdio, stdin is the protocol) and never an exception: without a usable file
+    the source reads the file again on each call, and its `status()` says what to run.
+    """
+    from atoms_mcp.credentials import CredentialsError, CredentialStore  # these modules build on this one
+    from atoms_mcp.token_source import CredentialsTokenSource, resolve_token_source
+
+    try:
+        return resolve_token_source(settings, interactive=False)
+    except CredentialsError:  # not signed in, or an unsafe file: reported by status() and on each call
+        return CredentialsTokenSource(CredentialStore(settings.state_dir))
 
 
 def mint_token(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sys
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
 import psycopg
@@ -16,6 +18,9 @@ import typer
 from atoms_mcp import localdb, migrations
 from atoms_mcp.errors import AtomsError
 from atoms_mcp.settings import Settings
+
+if TYPE_CHECKING:
+    from atoms_mcp.auth import TokenSource
 
 app = typer.Typer(help="atoms: Postgres-first requirements traceability with an MCP server.", no_args_is_help=True)
 db_app = typer.Typer(help="Local database: create, migrate, reset.", no_args_is_help=True)
@@ -135,6 +140,9 @@ def call(
     ] = None,
 ) -> None:
     """Run one tool through the real server, in-process, and pretty-print its result (exit 1 on an error)."""
+    from atoms_mcp.auth import StaticTokenSource
+    from atoms_mcp.token_source import resolve_token_source
+
     settings = Settings()
     try:
         parsed = json.loads(arguments)
@@ -144,7 +152,9 @@ def call(
         _fail(ValueError("arguments must be a JSON object"))
     try:
         token = _dev_token(settings, as_user) if as_user else None
-        result = anyio.run(_call_tool, settings, tool, parsed, token)
+        # Without --as: ATOMS_ACCESS_TOKEN, else the credentials file, else a browser login if this is a terminal.
+        source = StaticTokenSource(token, origin="--as") if token else resolve_token_source(settings)
+        result = anyio.run(_call_tool, settings, tool, parsed, source)
     except (AtomsError, psycopg.Error, LookupError) as error:
         _fail(error)
     typer.echo(json.dumps(result["payload"], indent=2, ensure_ascii=False))
@@ -152,14 +162,12 @@ def call(
         raise typer.Exit(1)
 
 
-async def _call_tool(settings: Settings, tool: str, arguments: dict[str, Any], token: str | None) -> dict[str, Any]:
+async def _call_tool(settings: Settings, tool: str, arguments: dict[str, Any], source: TokenSource) -> dict[str, Any]:
     from mcp import Client, MCPError
     from mcp.types import Implementation, TextContent
 
-    from atoms_mcp.auth import StaticTokenSource
     from atoms_mcp.server import create_server
 
-    source = StaticTokenSource(token, origin="--as") if token else None
     server = create_server(settings, token_source=source)
     async with Client(server, client_info=Implementation(name="atoms-cli", version="0")) as client:
         try:
@@ -183,6 +191,7 @@ def whoami() -> None:
     typer.echo(f"email:   {info['email'] or '-'}")
     typer.echo(f"user id: {info['user_id']}")
     typer.echo(f"expires: {info['expires']}")
+    typer.echo(f"session: {info['source']}")
     for org in info["orgs"]:
         typer.echo(f"org:     {org['name']} ({org['role']})")
     if not info["orgs"]:
@@ -194,9 +203,10 @@ async def _whoami(settings: Settings) -> dict[str, Any]:
     from atoms_mcp.db import CallContext, Gateway
     from atoms_mcp.errors import UnauthenticatedError
 
-    token = await default_token_source(settings).access_token()
+    source = default_token_source(settings)
+    token = await source.access_token()
     if not token:
-        raise UnauthenticatedError("Not signed in: run `atoms login` or set ATOMS_ACCESS_TOKEN.")
+        raise UnauthenticatedError(f"Not signed in: {source.status()}")
     user = await JwtVerifier(settings).verify(token)
     gateway = Gateway(settings)
     await gateway.open()
@@ -211,7 +221,7 @@ async def _whoami(settings: Settings) -> dict[str, Any]:
     finally:
         await gateway.close()
     expires = datetime.fromtimestamp(user.expires_at, UTC).isoformat() if user.expires_at else "never"
-    return {"email": user.email, "user_id": user.user_id, "expires": expires, "orgs": orgs}
+    return {"email": user.email, "user_id": user.user_id, "expires": expires, "orgs": orgs, "source": source.status()}
 
 
 @dev_app.command("token")
@@ -238,3 +248,109 @@ def _dev_token(settings: Settings, email: str, *, ttl: int = 3600, database_url:
     return mint_token(
         settings.jwt_secret, user_id=row[0], email=row[1], audience=settings.jwt_audience, ttl_seconds=ttl
     )
+
+
+@dev_app.command("config")
+def dev_config(
+    user: Annotated[str, typer.Option("--user", help="Seed user the token is for.")] = "editor@acme.test",
+    host: Annotated[str, typer.Option(help="Host of the HTTP server.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the HTTP server.")] = 8765,
+    ttl: Annotated[int, typer.Option(help="Token lifetime in seconds.")] = 12 * 3600,
+) -> None:
+    """Print a dev token and ready-to-paste MCP client configuration (Claude Code, Claude Desktop, Cursor)."""
+    settings = Settings()
+    try:
+        token = _dev_token(settings, user, ttl=ttl)
+    except (psycopg.Error, LookupError) as error:
+        _fail(error)
+    typer.echo(client_config_text(settings, token=token, user=user, url=f"http://{host}:{port}/mcp", ttl=ttl))
+
+
+def client_config_text(settings: Settings, *, token: str, user: str, url: str, ttl: int) -> str:
+    """The `make run` banner: how to point each MCP client at this server, over HTTP and over stdio."""
+    atoms = shutil.which("atoms") or str(Path(sys.executable).parent / "atoms")
+    stdio_env = {"ATOMS_ACCESS_TOKEN": token, "ATOMS_GATEWAY_DATABASE_URL": settings.gateway_database_url}
+    stdio = {"command": atoms, "args": ["serve", "--transport", "stdio"], "env": stdio_env}
+    http = {"url": url, "headers": {"Authorization": f"Bearer {token}"}}
+    desktop_http = {
+        "command": "npx",
+        "args": ["-y", "mcp-remote", url, "--header", "Authorization:${ATOMS_AUTH_HEADER}"],
+        "env": {"ATOMS_AUTH_HEADER": f"Bearer {token}"},
+    }
+    env_flags = " ".join(f"-e {key}='{value}'" for key, value in stdio_env.items())
+    hours = ttl // 3600
+
+    def block(obj: dict[str, Any]) -> str:
+        return json.dumps({"mcpServers": {"atoms": obj}}, indent=2)
+
+    return "\n".join(
+        [
+            f"Dev token for {user} (valid {hours} h, signed with the LOCAL dev secret; never use it elsewhere):",
+            token,
+            "",
+            f"MCP endpoint: {url}  (every request needs Authorization: Bearer <token>)",
+            "",
+            "Claude Code, HTTP:",
+            f'  claude mcp add --transport http atoms {url} --header "Authorization: Bearer {token}"',
+            "Claude Code, stdio:",
+            f"  claude mcp add atoms {env_flags} -- {atoms} serve --transport stdio",
+            "",
+            "Claude Desktop (claude_desktop_config.json), stdio:",
+            block(stdio),
+            "Claude Desktop, HTTP (through the mcp-remote bridge):",
+            block(desktop_http),
+            "",
+            "Cursor (~/.cursor/mcp.json), HTTP:",
+            block(http),
+            "Cursor, stdio:",
+            block(stdio),
+            "",
+            "Other users: atoms dev token --user viewer@acme.test | admin@acme.test | admin@globex.test | ...",
+        ]
+    )
+
+
+# ---- sign-in: `atoms login` / `atoms logout` (OAuth 2.1 + PKCE, credentials file) ----
+
+
+@app.command("login")
+def login_command() -> None:
+    """Sign in through the browser (OAuth 2.1 + PKCE) and keep the session in <state dir>/credentials.json."""
+    from atoms_mcp import oauth_login
+    from atoms_mcp.credentials import CredentialStore
+    from atoms_mcp.token_source import unverified_claims
+
+    settings = Settings()
+    store = CredentialStore(settings.state_dir)
+    try:
+        credentials = oauth_login.login(settings, echo=lambda line: typer.echo(line, err=True))
+        path = store.save(credentials)
+    except AtomsError as error:
+        _fail(error)
+    claims = unverified_claims(credentials.access_token) or {}
+    who = claims.get("email") or claims.get("sub") or "unknown user"
+    typer.echo(f"Signed in as {who}. Credentials saved to {path} (mode 0600).")
+    if settings.access_token:
+        typer.secho("Note: ATOMS_ACCESS_TOKEN is set and takes precedence over this login.", err=True)
+
+
+@app.command("logout")
+def logout_command() -> None:
+    """Revoke the refresh token (when the server offers RFC 7009 revocation) and delete the credentials file."""
+    from atoms_mcp import oauth_login
+    from atoms_mcp.credentials import CredentialsError, CredentialStore
+
+    settings = Settings()
+    store = CredentialStore(settings.state_dir)
+    try:
+        credentials = store.load()
+    except CredentialsError as error:  # unsafe or unreadable: delete it without using its tokens
+        typer.secho(f"{type(error).__name__}: {error}", err=True, fg=typer.colors.YELLOW)
+        credentials = None
+    revoked = oauth_login.revoke_refresh_token(credentials) if credentials is not None else False
+    if not store.delete():
+        typer.echo(f"Not signed in (no {store.path}).")
+        return
+    if credentials is not None and credentials.revocation_endpoint and not revoked:
+        typer.secho("The authorization server did not confirm the revocation.", err=True, fg=typer.colors.YELLOW)
+    typer.echo(f"Signed out: {store.path} deleted{' and the refresh token revoked' if revoked else ''}.")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -25,7 +26,6 @@ import pydantic
 from mcp import MCPError
 from mcp.server import Server, ServerRequestContext
 from mcp.server.auth.middleware.auth_context import get_access_token
-from mcp.server.auth.settings import AuthSettings
 from mcp.server.stdio import stdio_server
 from mcp.types import (
     INVALID_PARAMS,
@@ -35,14 +35,12 @@ from mcp.types import (
     PaginatedRequestParams,
     TextContent,
 )
-from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
 
-from atoms_mcp import __version__
+from atoms_mcp import __version__, resource_server
 from atoms_mcp._clients import actor_for, client_label
 from atoms_mcp.audit import AuditQueue, AuditSink, DatabaseAuditSink, sanitize_params
 from atoms_mcp.auth import (
-    AtomsTokenVerifier,
     JwtVerifier,
     StaticTokenSource,
     TokenSource,
@@ -180,6 +178,8 @@ def create_server(
     async def call_tool(ctx: ServerRequestContext[ServerState], params: CallToolRequestParams) -> CallToolResult:
         spec = registry.get(params.name)
         if spec is None:
+            # A protocol error for the client, and still one audit record (probing for tools is worth seeing).
+            await _Call(ctx, None, dict(params.arguments or {}), tool_name=params.name).refuse_unknown()
             raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {params.name}")
         return await _Call(ctx, spec, dict(params.arguments or {})).run()
 
@@ -197,10 +197,19 @@ def create_server(
 class _Call:
     """One tool call: its steps, its outcome and its audit record."""
 
-    def __init__(self, ctx: ServerRequestContext[ServerState], spec: ToolSpec, arguments: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        ctx: ServerRequestContext[ServerState],
+        spec: ToolSpec | None,
+        arguments: dict[str, Any],
+        *,
+        tool_name: str | None = None,
+    ) -> None:
         self.ctx = ctx
         self.state = ctx.lifespan_context
-        self.spec = spec
+        self._spec = spec
+        self.tool_name = spec.name if spec is not None else _audit_tool_name(tool_name or "")
+        self.called_at = datetime.now(UTC).isoformat()
         self.arguments = arguments
         self.user: VerifiedUser | None = None
         client_params = ctx.session.client_params
@@ -219,9 +228,20 @@ class _Call:
                 return str(value)[:128]
         return self.state.instance_session_id
 
+    @property
+    def spec(self) -> ToolSpec:
+        assert self._spec is not None
+        return self._spec
+
+    async def refuse_unknown(self) -> None:
+        """Audit a call of a tool that does not exist (the caller gets a protocol error)."""
+        started = time.perf_counter()
+        with contextlib.suppress(AtomsError):
+            self.user = await self._identify()
+        self._audit(ValidationError(f"Unknown tool: {self.tool_name}"), started)
+
     async def run(self) -> CallToolResult:
         started = time.perf_counter()
-        self.called_at = datetime.now(UTC).isoformat()
         error: AtomsError | None = None
         try:
             result = await self._execute()
@@ -306,7 +326,7 @@ class _Call:
     def _audit(self, error: AtomsError | None, started: float) -> None:
         project_id = self.arguments.get("project_id")
         record = {
-            "tool_name": self.spec.name,
+            "tool_name": self.tool_name,
             "params": sanitize_params(self.arguments),
             "status": "error" if error is not None else "success",
             "error_code": error.code if error is not None else None,
@@ -324,7 +344,13 @@ class _Call:
         try:
             self.state.audit.record(record)
         except Exception:  # auditing must never fail the call; the failure is logged loudly
-            logger.exception("audit: could not queue the record of %s", self.spec.name)
+            logger.exception("audit: could not queue the record of %s", self.tool_name)
+
+
+def _audit_tool_name(name: str) -> str:
+    """A requested tool name fit for the audit log's tool_name (A-Z a-z 0-9 _ . -, 1-128 characters)."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:128]
+    return cleaned or "_"
 
 
 def _is_uuid(value: str) -> bool:
@@ -337,17 +363,17 @@ def _is_uuid(value: str) -> bool:
 
 def create_http_app(settings: Settings, *, audit_sink: AuditSink | None = None, host: str = "127.0.0.1") -> Starlette:
     """The streamable HTTP app: every request must carry `Authorization: Bearer <user JWT>` (else 401)."""
+    # OAuth 2.1 resource server: RFC 9728 metadata, audience-bound tokens, scope in the challenge, Host checks.
+    settings = resource_server.http_settings(settings)
     server = create_server(settings, token_source=StaticTokenSource(None, origin="HTTP"), audit_sink=audit_sink)
-    resource_url = settings.app_url.rstrip("/") + "/mcp"
-    return server.streamable_http_app(
+    auth, verifier = resource_server.http_auth(settings)
+    app = server.streamable_http_app(
         host=host,
-        auth=AuthSettings(
-            issuer_url=AnyHttpUrl(settings.auth_issuer_url),
-            resource_server_url=AnyHttpUrl(resource_url),
-            validate_token_resource=False,  # the verifier checks `aud` itself
-        ),
-        token_verifier=AtomsTokenVerifier(JwtVerifier(settings)),
+        auth=auth,
+        token_verifier=verifier,
+        transport_security=resource_server.transport_security(settings, host),
     )
+    return resource_server.finish_http_app(app, settings)
 
 
 async def run_stdio(settings: Settings, *, token_source: TokenSource | None = None) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/atoms"
-DEFAULT_GATEWAY_DATABASE_URL = "postgresql://atoms_mcp_gateway@127.0.0.1:5432/atoms"
 # The well-known local-only secret of `supabase start`: never use it for a real project.
 DEV_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"
 
@@ -34,8 +35,9 @@ class Settings(BaseSettings):
 
     # ---- MCP server ("the shim") ----
     gateway_database_url: str = Field(
-        default=DEFAULT_GATEWAY_DATABASE_URL,
-        description="URL the MCP server logs in with (role atoms_mcp_gateway); every tool call runs as the user.",
+        default="",
+        description="URL the MCP server logs in with (role atoms_mcp_gateway); every tool call runs as the user. "
+        "Default: ATOMS_DATABASE_URL with the user atoms_mcp_gateway and no password.",
     )
     access_token: str | None = Field(
         default=None, description="The user's JWT for stdio (else the credentials file written by `atoms login`)."
@@ -59,7 +61,11 @@ class Settings(BaseSettings):
     )
     auth_issuer_url: str = Field(
         default="http://127.0.0.1:54321/auth/v1",
-        description="Authorization server that issues user tokens (Supabase Auth), advertised to HTTP clients.",
+        # ATOMS_AUTH_URL is the documented name; ATOMS_AUTH_ISSUER_URL is accepted too.
+        validation_alias=AliasChoices("ATOMS_AUTH_URL", "ATOMS_AUTH_ISSUER_URL", "auth_issuer_url"),
+        description="Authorization server (issuer) of user tokens: Supabase Auth's OAuth 2.1 server or any OIDC "
+        "provider. Advertised to HTTP clients (RFC 9728); `atoms login` discovers its endpoints from RFC 8414 / "
+        "OIDC metadata under this URL.",
     )
     pool_min_size: int = Field(default=1, ge=0, le=100, description="Gateway connection pool: connections kept open.")
     pool_max_size: int = Field(default=10, ge=1, le=500, description="Gateway connection pool: upper bound.")
@@ -68,4 +74,53 @@ class Settings(BaseSettings):
         default=Path.home() / ".atoms", description="Local state: credentials.json, audit spill file."
     )
     audit_queue_size: int = Field(default=10_000, ge=1, description="Audit records held in memory before spilling.")
-    audit_batch_size: int = Field(default=200, ge=1, le=5_000, description="Audit records written per statement.")
+    audit_batch_size: int = Field(default=200, ge=1, le=1_000, description="Audit records written per statement.")
+
+    # ---- sign-in (`atoms login`) and the HTTP transport as OAuth 2.1 resource server ----
+    oauth_client_id: str = Field(
+        default="atoms-cli", description="OAuth client id of the CLI (a public client: PKCE, no secret)."
+    )
+    oauth_scopes: str = Field(
+        default="openid email profile",
+        description="Scopes `atoms login` requests (space separated); offline_access is added when the "
+        "authorization server advertises it, so a refresh token is issued.",
+    )
+    login_port: int = Field(
+        default=19275,
+        ge=0,
+        le=65535,
+        description="Loopback port of the login callback http://127.0.0.1:<port>/callback (0: any free port).",
+    )
+    login_timeout_seconds: float = Field(default=300, gt=0, description="How long `atoms login` waits.")
+    resource_url: str | None = Field(
+        default=None,
+        description="Canonical URL of the MCP endpoint (e.g. https://mcp.example.com/mcp) for authorization servers "
+        "with RFC 8707 resource indicators: `atoms login` asks for a token for it, and the HTTP transport then "
+        "requires it as the token's `aud`. Unset: the endpoint is ATOMS_APP_URL + /mcp and `aud` must be "
+        "ATOMS_JWT_AUDIENCE (Supabase Auth issues `authenticated`).",
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="HTTP transport: extra Host header values accepted (comma separated; the hosts of "
+        "ATOMS_APP_URL and ATOMS_RESOURCE_URL are always accepted). Anything else gets 421 (DNS rebinding).",
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="HTTP transport: extra Origin header values accepted (comma separated), e.g. a web client.",
+    )
+
+    @field_validator("allowed_hosts", "allowed_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _derive_gateway_url(self) -> Settings:
+        if not self.gateway_database_url:
+            info = conninfo_to_dict(self.database_url)
+            info["user"] = "atoms_mcp_gateway"
+            info.pop("password", None)
+            self.gateway_database_url = make_conninfo(**info)
+        return self
