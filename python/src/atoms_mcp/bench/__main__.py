@@ -8,6 +8,7 @@ plus 10k and 100k datasets for the scaling curve; writes BENCHMARKS.md and docs/
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -23,7 +24,9 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from atoms_mcp import migrations
 from atoms_mcp.bench import report, scenarios
-from atoms_mcp.bench.plans import capture_plans
+from atoms_mcp.bench.harness import Figure, Samples
+from atoms_mcp.bench.plans import CallPlans, capture_plans
+from atoms_mcp.bench.profile import FunctionCost
 from atoms_mcp.bench.workload import pick_probe
 from atoms_mcp.datagen import DatasetSpec, generate
 from atoms_mcp.settings import REPO_ROOT, Settings
@@ -108,6 +111,42 @@ async def run_all(ctx: scenarios.BenchContext, step: Callable[[str], None], *, t
     await scenarios.throughput(ctx, round_seconds=throughput_seconds, rounds=2)
 
 
+def vars_of(cost: FunctionCost) -> dict[str, Any]:
+    return dataclasses.asdict(cost)
+
+
+def render(run: dict[str, Any], md_path: Path, chart_path: Path, chart_ref: str) -> None:
+    """BENCHMARKS.md and the chart from one run's results (fresh, or loaded from the results file)."""
+    figures = []
+    for f in run["figures"]:
+        samples = {name: Samples(name, list(secs)) for name, secs in f["seconds"].items()}
+        fig = Figure(f["scenario"], f["label"], samples, f.get("numerator"), f.get("denominator"), f["goal"])
+        fig.goal_text, fig.note = f.get("goal_text", ""), f.get("note", "")
+        figures.append(fig)
+    scaling = {
+        name: (row if name.startswith("_") else {int(k): v for k, v in row.items()})
+        for name, row in (run.get("scaling") or {}).items()
+    }
+    plans = [CallPlans(p["call"], p["plans"], p["error"]) for p in run["plans"]]
+    profiles = {k: (wall, [FunctionCost(**c) for c in costs]) for k, (wall, costs) in run["profiles"].items()}
+    findings_path = REPO_ROOT / "docs" / "benchmark-findings.md"
+    findings = findings_path.read_text(encoding="utf-8") if findings_path.exists() and run["mode"] == "full" else None
+    report.write_chart(chart_path, figures, scaling)
+    report.write_markdown(
+        md_path,
+        mode=run["mode"],
+        env=run["environment"],
+        dataset=run["dataset"],
+        figures=figures,
+        metrics=run["metrics"],
+        scaling=scaling,
+        plans=plans,
+        profiles=profiles,
+        chart=chart_ref,
+        findings=findings,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     parser = argparse.ArgumentParser(prog="python -m atoms_mcp.bench", description=__doc__.splitlines()[0])
@@ -118,9 +157,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=None)
     parser.add_argument("--out-dir", type=Path, default=REPO_ROOT / "bench" / "out")
     parser.add_argument("--keep", action="store_true", help="smoke: keep the generated databases")
+    parser.add_argument(
+        "--render", action="store_true", help="only re-render BENCHMARKS.md and the chart from the last results file"
+    )
     args = parser.parse_args(argv)
     out_dir: Path = args.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
+
+    if args.smoke:
+        md_path, chart_path, chart_ref = out_dir / "BENCHMARKS.md", out_dir / "benchmarks.png", "benchmarks.png"
+    else:
+        md_path, chart_path = REPO_ROOT / "BENCHMARKS.md", REPO_ROOT / "docs" / "benchmarks.png"
+        chart_ref = "docs/benchmarks.png"
+    results_path = out_dir / f"results-{'smoke' if args.smoke else 'full'}.json"
+    if args.render:
+        render(json.loads(results_path.read_text(encoding="utf-8")), md_path, chart_path, chart_ref)
+        _log(f"re-rendered {md_path} and {chart_path} from {results_path}")
+        return 0
 
     base = str(conninfo_to_dict(args.database_url)["dbname"])
     if args.smoke:
@@ -131,8 +184,6 @@ def main(argv: list[str] | None = None) -> int:
         main_url = sizes[10_000]
         iterations = args.iterations or 30
         throughput_seconds = 3.0
-        md_path, chart_path = out_dir / "BENCHMARKS.md", out_dir / "benchmarks.png"
-        chart_ref = "benchmarks.png"
     else:
         main_url = args.database_url
         total = _item_count(main_url)
@@ -145,8 +196,6 @@ def main(argv: list[str] | None = None) -> int:
         sizes[total] = main_url
         iterations = args.iterations or 200
         throughput_seconds = 10.0
-        md_path, chart_path = REPO_ROOT / "BENCHMARKS.md", REPO_ROOT / "docs" / "benchmarks.png"
-        chart_ref = "docs/benchmarks.png"
 
     with psycopg.connect(main_url, autocommit=True) as conn:
         probe = pick_probe(conn)
@@ -168,37 +217,23 @@ def main(argv: list[str] | None = None) -> int:
         profiles = scenarios.profiles(ctx)
         elapsed = time.perf_counter() - started
 
-    env = report.environment(main_url)
     facts = dataset_facts(main_url)
     facts["probe project"] = f"{probe.project_items} live items; trace/get root {probe.requirement_key}"
     facts["iterations per variant"] = str(iterations)
     facts["run time"] = f"{elapsed:.0f} s"
-    findings_path = REPO_ROOT / "docs" / "benchmark-findings.md"
-    findings = findings_path.read_text(encoding="utf-8") if findings_path.exists() and not args.smoke else None
-    report.write_chart(chart_path, ctx.figures, scaling)
-    report.write_markdown(
-        md_path,
-        mode="smoke" if args.smoke else "full",
-        env=env,
-        dataset=facts,
-        figures=ctx.figures,
-        metrics=ctx.metrics,
-        scaling=scaling,
-        plans=plans,
-        profiles=profiles,
-        chart=chart_ref,
-        findings=findings,
-    )
-    (out_dir / "results.json").write_text(
-        json.dumps(
-            {"figures": [f.as_dict() for f in ctx.figures], "metrics": ctx.metrics, "scaling": scaling,
-             "environment": env, "dataset": facts},
-            indent=2,
-            default=str,
-        ),
-        encoding="utf-8",
-    )  # fmt: skip
-    _log(f"wrote {md_path}, {chart_path}, {out_dir / 'results.json'}")
+    run = {
+        "mode": "smoke" if args.smoke else "full",
+        "environment": report.environment(main_url),
+        "dataset": facts,
+        "figures": [dict(f.as_dict(), seconds={k: v.seconds for k, v in f.samples.items()}) for f in ctx.figures],
+        "metrics": ctx.metrics,
+        "scaling": scaling,
+        "plans": [{"call": cp.call, "plans": cp.plans, "error": cp.error} for cp in plans],
+        "profiles": {k: [wall, [vars_of(c) for c in costs]] for k, (wall, costs) in profiles.items()},
+    }
+    results_path.write_text(json.dumps(run, default=str), encoding="utf-8")
+    render(run, md_path, chart_path, chart_ref)
+    _log(f"wrote {md_path}, {chart_path}, {results_path}")
     if args.smoke and not args.keep:
         for url in sizes.values():
             drop_database(url)

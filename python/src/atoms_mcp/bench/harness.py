@@ -88,6 +88,9 @@ class Figure:
             "ratio_p50": self.ratio_p50,
             "ratio_p95": self.ratio_p95,
             "goal": self.goal,
+            "goal_text": self.goal_text,
+            "numerator": self.numerator,
+            "denominator": self.denominator,
             "met": self.met,
             "note": self.note,
         }
