@@ -630,8 +630,12 @@ async def throughput(ctx: BenchContext, *, clients: int = 16, round_seconds: flo
 
 
 async def scaling(urls: Mapping[int, str], iterations: int) -> dict[str, dict[int, float]]:
-    """list/search/trace p50 on datasets of different sizes (same mean project size), interleaved across them."""
-    names = ("list_items", "search", "trace")
+    """list/search/trace p50 on datasets of different sizes (same mean project size), interleaved across them.
+
+    list_projects is included although its result grows with the caller's memberships only: it shows whether the
+    cost follows the caller's projects or every project of every tenant.
+    """
+    names = ("list_items", "search", "trace", "list_projects")
     calls = {c.name: c for c in READ_CALLS if c.name in names}
     variants: dict[str, Callable[[], Awaitable[Any]]] = {}
     async with contextlib.AsyncExitStack() as stack:
