@@ -71,7 +71,8 @@ class Gateway:
             settings.gateway_database_url,
             min_size=settings.pool_min_size,
             max_size=settings.pool_max_size,
-            kwargs={"autocommit": True, "application_name": "atoms-mcp"},
+            # No server-side prepared statements: safe behind transaction-mode poolers (Supavisor, PgBouncer).
+            kwargs={"autocommit": True, "application_name": "atoms-mcp", "prepare_threshold": None},
             open=False,
             timeout=10.0,
             name="atoms-gateway",
