@@ -213,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         anyio.run(lambda: run_all(ctx, _log, throughput_seconds=throughput_seconds))
         _log("4/7 rate limiter")
         scenarios.rate_limiter(ctx)
+        scenarios.rate_limiter_pgbench(ctx, seconds=3 if args.smoke else 10)
         _log("function profiles")
         profiles = scenarios.profiles(ctx)
         elapsed = time.perf_counter() - started

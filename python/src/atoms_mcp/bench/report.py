@@ -152,6 +152,18 @@ def write_markdown(
         lines.append(
             f"| rate limit | checks/s | {rl['checks_per_s']:,.0f}/s | | >= 5,000/s | {'met' if ok else '**missed**'} |"
         )
+    pgb = metrics.get("rate_limit_pgbench") or {}
+    for key, label in (
+        ("distinct_users_1_round_trip", "checks/s, pgbench (C client), 10,000 users"),
+        ("hot_user_1_round_trip", "checks/s, pgbench (C client), one hot user"),
+    ):
+        v = pgb.get(key) if isinstance(pgb, Mapping) else None
+        if isinstance(v, Mapping) and "checks_per_s" in v:
+            ok = v["checks_per_s"] >= 5000
+            lines.append(
+                f"| rate limit | {label} | {v['checks_per_s']:,.0f}/s | | >= 5,000/s |"
+                f" {'met' if ok else '**missed**'} |"
+            )
     audit = metrics.get("audit_records")
     if audit:
         lost_ok = audit["written"] == audit["calls"]
@@ -194,7 +206,18 @@ def write_markdown(
         lines.append("")
     lines += ["### 4. Rate limiter and audit batch writer", ""]
     if isinstance(rl, Mapping) and rl:
+        lines += ["From `atoms_mcp.bench.rate_limit_audit` (8 Python threads):", ""]
         lines += ["```json", json.dumps(rl, indent=2, default=str), "```", ""]
+    if isinstance(pgb, Mapping) and pgb:
+        lines += [
+            "The same checks from pgbench (C client, 8 connections, 2 threads, as `authenticated`); the last row is",
+            "the MCP server's current shape (BEGIN, set_config, check, COMMIT: four round trips):",
+            "",
+            "```json",
+            json.dumps(pgb, indent=2, default=str),
+            "```",
+            "",
+        ]
     tp = metrics.get("throughput")
     if tp:
         lines += [

@@ -695,3 +695,63 @@ def profiles(ctx: BenchContext) -> dict[str, tuple[float, list[Any]]]:
         with psycopg.connect(ctx.url, autocommit=True) as conn:
             out[label] = profile_statement(conn, user, stmt, params, repeat=repeat)
     return out
+
+
+# ---- 4b. rate limiter under a C client (pgbench) ----
+
+_PGBENCH_SCRIPTS = {
+    # One round trip per check, claims set in the same simple-protocol message (the module's shape).
+    "distinct_users_1_round_trip": (
+        "\\set u random(1, 10000)\n"
+        "select set_config('request.jwt.claims', '{{\"sub\":\"{prefix}' || lpad(:u::text, 12, '0') || "
+        '\'","role":"authenticated"}}\', false) \\; '
+        'select * from public.atoms_check_rate_limit("limit" => 10000, window_seconds => 60);\n'
+    ),
+    "hot_user_1_round_trip": (
+        'select set_config(\'request.jwt.claims\', \'{{"sub":"{prefix}000000000001","role":"authenticated"}}\','
+        " false) \\; "
+        'select * from public.atoms_check_rate_limit("limit" => 60, window_seconds => 3600);\n'
+    ),
+    # The MCP server's shape today: BEGIN, set_config, check, COMMIT, four round trips.
+    "distinct_users_server_transaction": (
+        "\\set u random(1, 10000)\n"
+        "begin;\n"
+        "select set_config('request.jwt.claims', '{{\"sub\":\"{prefix}' || lpad(:u::text, 12, '0') || "
+        '\'","role":"authenticated"}}\', true);\n'
+        'select * from public.atoms_check_rate_limit("limit" => 10000, window_seconds => 60);\n'
+        "commit;\n"
+    ),
+}
+
+
+def rate_limiter_pgbench(ctx: BenchContext, *, seconds: int) -> None:
+    """Checks/s with pgbench (8 clients, 2 threads) as `authenticated`: the limiter's capacity without Python."""
+    import shutil
+
+    binary = shutil.which("pgbench")
+    if binary is None:
+        ctx.metrics["rate_limit_pgbench"] = {"pending": "pgbench not installed"}
+        return
+    info = conninfo_to_dict(ctx.url)
+    prefix = str(uuid.uuid4())[:24]  # fresh users every run: "xxxxxxxx-xxxx-xxxx-xxxx-" + 12 digits
+    out: dict[str, Any] = {"clients": 8, "seconds": seconds}
+    for name, template in _PGBENCH_SCRIPTS.items():
+        script = ctx.state_dir / f"{name}.pgb"
+        script.write_text(template.format(prefix=prefix), encoding="utf-8")
+        cmd = [binary, "-n", "-c", "8", "-j", "2", "-T", str(seconds), "-f", str(script)]
+        for flag, key in (("-h", "host"), ("-p", "port"), ("-U", "user")):
+            if info.get(key):
+                cmd += [flag, str(info[key])]
+        cmd.append(str(info["dbname"]))
+        env = {**os.environ, "PGOPTIONS": "-c role=authenticated"}
+        if info.get("password"):
+            env["PGPASSWORD"] = str(info["password"])
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        tps = next((line for line in proc.stdout.splitlines() if line.startswith("tps = ")), None)
+        failed = next((line for line in proc.stdout.splitlines() if line.startswith("number of failed")), "")
+        out[name] = (
+            {"checks_per_s": round(float(tps.split()[2]), 1), "failed": failed.split(":")[-1].strip()}
+            if tps
+            else {"error": (proc.stderr or proc.stdout)[-300:]}
+        )
+    ctx.metrics["rate_limit_pgbench"] = out
