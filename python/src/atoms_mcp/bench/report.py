@@ -295,7 +295,7 @@ def write_chart(path: Path, figures: Sequence[Figure], scaling: Mapping[str, Any
     fig, axes = plt.subplots(1, 2, figsize=(15, max(5, 0.32 * len(rows) + 1.5)), width_ratios=[3, 2])
     ax = axes[0]
     if rows:
-        ax.boxplot([r[1] for r in rows], vert=False, showfliers=False, whis=(5, 95))
+        ax.boxplot([r[1] for r in rows], orientation="horizontal", showfliers=False, whis=(5, 95))
         ax.set_yticks(range(1, len(rows) + 1), [r[0] for r in rows], fontsize=8)
         ax.set_xscale("log")
         ax.invert_yaxis()
