@@ -104,6 +104,7 @@ def test_search_stops_at_the_limit_but_counts_every_match(db: psycopg.Connection
     "args",
     [
         {"query": ""},
+        {"query": " \t\n "},
         {"query": None},
         {"query": "x" * 1001},
         {"query": "bad\x00"[:-1] + "\x07"},

@@ -148,6 +148,27 @@ async def test_audit_rows_arrive_after_the_database_comes_back(url: str, tmp_pat
                 await anyio.sleep(0.05)
 
 
+async def test_a_nul_character_in_an_argument_cannot_block_the_audit_queue(url: str, tmp_path: Path) -> None:
+    """jsonb refuses \\u0000: the sink replaces NUL so the batch (and every record queued behind it) is written."""
+    sink = DatabaseAuditSink(gateway_url(url))
+    server = create_server(make_settings(url, tmp_path), token_source=FixedToken(token_for("viewer")), audit_sink=sink)
+    async with Client(server, client_info=Implementation(name="nul-test", version="1")) as client:
+        refused = await client.call_tool("atoms_search", {"project_id": ACME_PROJECT, "query": "brake\x00pedal"})
+        assert refused.is_error
+        assert not (await client.call_tool("atoms_list_projects", {})).is_error
+        with anyio.fail_after(10):
+            while True:
+                with psycopg.connect(url) as conn:
+                    rows = conn.execute(
+                        "select tool_name, params ->> 'query' from public.mcp_audit_log"
+                        " where client_name = 'nul-test' order by id"
+                    ).fetchall()
+                if len(rows) == 2:
+                    break
+                await anyio.sleep(0.05)
+    assert rows == [("atoms_search", "brake\ufffdpedal"), ("atoms_list_projects", None)]
+
+
 class SleepInput(ToolInput):
     seconds: int = Field(ge=0, le=60)
 

@@ -143,8 +143,7 @@ begin
     end if;
   end if;
   if atoms_list_items.domain is not null then
-    -- Same normalisation as stored tags (trimmed, lower-case, 1-64 characters).
-    filter_domain := (private.normalize_domains(array[atoms_list_items.domain], 'domain'))[1];
+    filter_domain := lower(btrim(private.require_text(atoms_list_items.domain, 'domain', 1, 64)));
   end if;
   if atoms_list_items.level is not null then
     filter_level := private.require_choice(atoms_list_items.level, 'level', array['System', 'Subsystem', 'Component'])::public.item_level;

@@ -94,8 +94,7 @@ declare
 begin
   perform private.require_project_role(pid, 'viewer');
   if atoms_get_coverage.domain is not null then
-    -- Same normalisation as stored tags (trimmed, lower-case, 1-64 characters).
-    filter_domain := (private.normalize_domains(array[atoms_get_coverage.domain], 'domain'))[1];
+    filter_domain := lower(btrim(private.require_text(atoms_get_coverage.domain, 'domain', 1, 64)));
   end if;
   if atoms_get_coverage.level is not null then
     filter_level := private.require_choice(atoms_get_coverage.level, 'level', array['System', 'Subsystem', 'Component'])::public.item_level;

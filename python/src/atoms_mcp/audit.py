@@ -69,6 +69,17 @@ def sanitize_params(value: Any, depth: int = 0) -> Any:
     return str(value)[:MAX_STRING]
 
 
+def without_nul(value: Any) -> Any:
+    """``value`` with every NUL character replaced by U+FFFD: jsonb refuses \u0000 and would reject the whole batch."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, Mapping):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nul(v) for v in value]
+    return value
+
+
 class AuditSink(Protocol):
     """Where batches of audit records go. Raising means "not written; keep them and retry"."""
 
@@ -91,7 +102,8 @@ class DatabaseAuditSink:
                 self._url, autocommit=True, connect_timeout=self._connect_timeout, application_name="atoms-mcp-audit"
             )
         try:
-            await self._conn.execute("select private.write_mcp_audit_batch(%s::jsonb)", (Jsonb(list(records)),))
+            batch = Jsonb([without_nul(record) for record in records])
+            await self._conn.execute("select private.write_mcp_audit_batch(%s::jsonb)", (batch,))
         except psycopg.Error as error:
             primary = error.diag.message_primary or ""
             match = _REJECTED_INDEX.search(primary)
