@@ -11,8 +11,11 @@ PYTHON ?= python3
 ATOMS_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/atoms
 ATOMS_PGTAP_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/atoms_pgtap
 export ATOMS_DATABASE_URL
+ATOMS_BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/atoms_bench
+export ATOMS_BENCH_DATABASE_URL
+BENCH_ITEMS ?= 1000000
 
-.PHONY: setup run test test-pytest test-pgtap test-policies lint db-reset policies-doc
+.PHONY: setup run test test-pytest test-pgtap test-policies lint db-reset policies-doc bench-data bench bench-smoke
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -59,3 +62,15 @@ db-reset: setup
 
 policies-doc: setup
 	$(BIN)/python -m atoms_mcp.contract > policies/README.md
+
+## bench-data: recreate $(ATOMS_BENCH_DATABASE_URL) and load the generated dataset (1M items by default)
+bench-data: setup
+	$(BIN)/python -m atoms_mcp.datagen --reset --database-url '$(ATOMS_BENCH_DATABASE_URL)' --items $(BENCH_ITEMS)
+
+## bench: the full benchmark on the bench-data dataset; writes BENCHMARKS.md and docs/benchmarks.png
+bench: setup
+	$(BIN)/python -m atoms_mcp.bench --full --database-url '$(ATOMS_BENCH_DATABASE_URL)'
+
+## bench-smoke: a few minutes on small generated data (CI keeps the harness working); output in bench/out/
+bench-smoke: setup
+	$(BIN)/python -m atoms_mcp.bench --smoke

@@ -28,6 +28,10 @@ class Settings(BaseSettings):
         default=REPO_ROOT / "supabase",
         description="Folder holding config.toml, migrations/, compat/ and seed.sql.",
     )
+    bench_database_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432/atoms_bench",
+        description="Database of the benchmark dataset (make bench-data, make bench); recreated by bench-data.",
+    )
 
     # ---- MCP server ("the shim") ----
     gateway_database_url: str = Field(
