@@ -112,3 +112,10 @@ def oauth_settings(tmp_path: Path, auth_server: TestAuthorizationServer, monkeyp
         login_timeout_seconds=10,
         oauth_client_id="atoms-cli",
     )
+
+
+@pytest.fixture(scope="module")
+def url(module_db: psycopg.Connection) -> str:
+    """URL of the module's shared clone (servers under test open their own pools on it)."""
+    info = module_db.info
+    return make_conninfo(host=info.host, port=info.port, user=info.user, dbname=info.dbname, password=info.password)

@@ -7,9 +7,7 @@ import os
 from pathlib import Path
 
 import jwt
-import psycopg
 import pytest
-from psycopg.conninfo import make_conninfo
 from typer.testing import CliRunner
 
 from atoms_mcp.cli import app
@@ -17,12 +15,6 @@ from atoms_mcp.settings import DEV_JWT_SECRET
 from mcp_support import ACME_PROJECT, gateway_url, token_for
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def url(module_db: psycopg.Connection) -> str:
-    info = module_db.info
-    return make_conninfo(host=info.host, port=info.port, user=info.user, dbname=info.dbname, password=info.password)
 
 
 @pytest.fixture(autouse=True)

@@ -13,10 +13,10 @@ import psycopg
 import pytest
 from mcp import Client, MCPError
 from mcp.types import Implementation
-from psycopg.conninfo import make_conninfo
 from pydantic import Field
 
 from atoms_mcp.audit import DatabaseAuditSink
+from atoms_mcp.auth import StaticTokenSource
 from atoms_mcp.models import ToolInput
 from atoms_mcp.server import create_server
 from atoms_mcp.tools import TOOLS, ToolSpec
@@ -26,26 +26,9 @@ from principals import PRINCIPALS
 pytestmark = pytest.mark.anyio
 
 
-class FixedToken:
-    def __init__(self, token: str | None) -> None:
-        self.token = token
-
-    async def access_token(self) -> str | None:
-        return self.token
-
-    def status(self) -> str:
-        return "test"
-
-
-@pytest.fixture(scope="module")
-def url(module_db: psycopg.Connection) -> str:
-    info = module_db.info
-    return make_conninfo(host=info.host, port=info.port, user=info.user, dbname=info.dbname, password=info.password)
-
-
 async def test_a_change_through_the_server_is_attributed_to_the_ai_client(url: str, tmp_path: Path) -> None:
     settings = make_settings(url, tmp_path)
-    server = create_server(settings, token_source=FixedToken(token_for("editor")), audit_sink=ListSink())
+    server = create_server(settings, token_source=StaticTokenSource(token_for("editor")), audit_sink=ListSink())
     async with Client(server, client_info=Implementation(name="claude-code", version="2.1")) as client:
         created = payload(
             await client.call_tool("atoms_create_item", {"project_id": ACME_PROJECT, "type": "note", "title": "by AI"})
@@ -74,7 +57,7 @@ async def test_a_change_through_the_server_is_attributed_to_the_ai_client(url: s
 
 async def test_actor_can_be_overridden_by_settings(url: str, tmp_path: Path) -> None:
     settings = make_settings(url, tmp_path, client_name="Build Bot")
-    server = create_server(settings, token_source=FixedToken(token_for("admin")), audit_sink=ListSink())
+    server = create_server(settings, token_source=StaticTokenSource(token_for("admin")), audit_sink=ListSink())
     async with Client(server, client_info=Implementation(name="cursor", version="1")) as client:
         created = payload(
             await client.call_tool("atoms_create_item", {"project_id": ACME_PROJECT, "type": "note", "title": "bot"})
@@ -87,7 +70,7 @@ async def test_actor_can_be_overridden_by_settings(url: str, tmp_path: Path) -> 
 
 async def test_every_call_leaves_exactly_one_audit_row(url: str, tmp_path: Path) -> None:
     settings = make_settings(url, tmp_path)
-    server = create_server(settings, token_source=FixedToken(token_for("viewer")))  # the real database writer
+    server = create_server(settings, token_source=StaticTokenSource(token_for("viewer")))  # the real database writer
     calls = [
         ("atoms_list_projects", {}),
         ("atoms_get_item", {"project_id": ACME_PROJECT, "item_id": "REQ-001"}),
@@ -131,7 +114,7 @@ async def test_every_call_leaves_exactly_one_audit_row(url: str, tmp_path: Path)
 async def test_audit_rows_arrive_after_the_database_comes_back(url: str, tmp_path: Path) -> None:
     sink = DatabaseAuditSink("postgresql://atoms_mcp_gateway@127.0.0.1:1/unreachable", connect_timeout=1)
     settings = make_settings(url, tmp_path)
-    server = create_server(settings, token_source=FixedToken(token_for("admin")), audit_sink=sink)
+    server = create_server(settings, token_source=StaticTokenSource(token_for("admin")), audit_sink=sink)
     async with Client(server, client_info=Implementation(name="outage-test", version="1")) as client:
         for _ in range(5):
             result = await client.call_tool("atoms_list_projects", {})
@@ -151,7 +134,9 @@ async def test_audit_rows_arrive_after_the_database_comes_back(url: str, tmp_pat
 async def test_a_nul_character_in_an_argument_cannot_block_the_audit_queue(url: str, tmp_path: Path) -> None:
     """jsonb refuses \\u0000: the sink replaces NUL so the batch (and every record queued behind it) is written."""
     sink = DatabaseAuditSink(gateway_url(url))
-    server = create_server(make_settings(url, tmp_path), token_source=FixedToken(token_for("viewer")), audit_sink=sink)
+    server = create_server(
+        make_settings(url, tmp_path), token_source=StaticTokenSource(token_for("viewer")), audit_sink=sink
+    )
     async with Client(server, client_info=Implementation(name="nul-test", version="1")) as client:
         refused = await client.call_tool("atoms_search", {"project_id": ACME_PROJECT, "query": "brake\x00pedal"})
         assert refused.is_error
@@ -207,7 +192,7 @@ def _sleepers(url: str) -> int:
 async def test_cancelling_a_call_cancels_its_statement(mode: str, url: str, tmp_path: Path, sleep_rpc: object) -> None:
     settings = make_settings(url, tmp_path, statement_timeout_ms=120_000)
     server = create_server(
-        settings, token_source=FixedToken(token_for("viewer")), audit_sink=ListSink(), tools=(*TOOLS, SLEEP)
+        settings, token_source=StaticTokenSource(token_for("viewer")), audit_sink=ListSink(), tools=(*TOOLS, SLEEP)
     )
     async with Client(server, mode=mode) as client:
         async with anyio.create_task_group() as tg:
@@ -234,7 +219,7 @@ async def test_cancelling_a_call_cancels_its_statement(mode: str, url: str, tmp_
 async def test_a_statement_over_the_timeout_is_stopped(url: str, tmp_path: Path, sleep_rpc: object) -> None:
     settings = make_settings(url, tmp_path, statement_timeout_ms=200)
     server = create_server(
-        settings, token_source=FixedToken(token_for("viewer")), audit_sink=ListSink(), tools=(*TOOLS, SLEEP)
+        settings, token_source=StaticTokenSource(token_for("viewer")), audit_sink=ListSink(), tools=(*TOOLS, SLEEP)
     )
     async with Client(server) as client:
         result = await client.call_tool("atoms_test_sleep", {"seconds": 20})
@@ -244,7 +229,7 @@ async def test_a_statement_over_the_timeout_is_stopped(url: str, tmp_path: Path,
 
 async def test_database_errors_never_leak_sql(url: str, tmp_path: Path) -> None:
     settings = make_settings(url, tmp_path)
-    server = create_server(settings, token_source=FixedToken(token_for("editor")), audit_sink=ListSink())
+    server = create_server(settings, token_source=StaticTokenSource(token_for("editor")), audit_sink=ListSink())
     async with Client(server) as client:
         # A cross-project parent is refused by the database, worded by the RPC, not by a constraint name.
         result = await client.call_tool(
@@ -272,7 +257,7 @@ class BlockedSink(ListSink):
 async def test_a_hanging_audit_sink_does_not_hold_up_tool_responses(url: str, tmp_path: Path) -> None:
     sink = BlockedSink()
     settings = make_settings(url, tmp_path)
-    server = create_server(settings, token_source=FixedToken(token_for("viewer")), audit_sink=sink)
+    server = create_server(settings, token_source=StaticTokenSource(token_for("viewer")), audit_sink=sink)
     async with Client(server) as client:
         with anyio.fail_after(5):  # would never finish if a response waited for the audit write
             for _ in range(10):

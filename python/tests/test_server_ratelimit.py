@@ -4,38 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psycopg
 import pytest
 from mcp import Client
-from psycopg.conninfo import make_conninfo
 
+from atoms_mcp.auth import StaticTokenSource
 from atoms_mcp.server import create_server
 from mcp_support import ListSink, error_code, make_settings, payload, token_for
 
 pytestmark = pytest.mark.anyio
 
 
-class FixedToken:
-    def __init__(self, token: str) -> None:
-        self.token = token
-
-    async def access_token(self) -> str | None:
-        return self.token
-
-    def status(self) -> str:
-        return "test"
-
-
-@pytest.fixture(scope="module")
-def url(module_db: psycopg.Connection) -> str:
-    info = module_db.info
-    return make_conninfo(host=info.host, port=info.port, user=info.user, dbname=info.dbname, password=info.password)
-
-
 async def test_the_61st_call_in_a_minute_is_refused_with_retry_after(url: str, tmp_path: Path) -> None:
     sink = ListSink()
     settings = make_settings(url, tmp_path, rate_limit_rpm=60)
-    server = create_server(settings, token_source=FixedToken(token_for("viewer")), audit_sink=sink)
+    server = create_server(settings, token_source=StaticTokenSource(token_for("viewer")), audit_sink=sink)
     async with Client(server) as client:
         for _ in range(60):
             assert error_code(await client.call_tool("atoms_list_projects", {"limit": 1})) is None
@@ -49,7 +31,7 @@ async def test_the_61st_call_in_a_minute_is_refused_with_retry_after(url: str, t
 
 async def test_two_server_instances_share_the_count(url: str, tmp_path: Path) -> None:
     settings = make_settings(url, tmp_path, rate_limit_rpm=10)
-    token = FixedToken(token_for("editor"))
+    token = StaticTokenSource(token_for("editor"))
     first = create_server(settings, token_source=token, audit_sink=ListSink())
     second = create_server(settings, token_source=token, audit_sink=ListSink())
     async with Client(first) as a, Client(second) as b:
@@ -59,6 +41,6 @@ async def test_two_server_instances_share_the_count(url: str, tmp_path: Path) ->
         assert error_code(await a.call_tool("atoms_list_projects", {"limit": 1})) == "RATE_LIMITED"
         assert error_code(await b.call_tool("atoms_list_projects", {"limit": 1})) == "RATE_LIMITED"
         # Another user has a window of their own.
-        other = create_server(settings, token_source=FixedToken(token_for("admin")), audit_sink=ListSink())
+        other = create_server(settings, token_source=StaticTokenSource(token_for("admin")), audit_sink=ListSink())
         async with Client(other) as c:
             assert error_code(await c.call_tool("atoms_list_projects", {"limit": 1})) is None

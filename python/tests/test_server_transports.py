@@ -17,7 +17,6 @@ import uvicorn
 from mcp import Client, ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import Implementation
-from psycopg.conninfo import make_conninfo
 
 from atoms_mcp.auth import mint_token
 from atoms_mcp.server import create_http_app
@@ -25,12 +24,6 @@ from atoms_mcp.settings import REPO_ROOT
 from mcp_support import ACME_PROJECT, ListSink, error_code, gateway_url, make_settings, payload, token_for
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-def url(module_db: psycopg.Connection) -> str:
-    info = module_db.info
-    return make_conninfo(host=info.host, port=info.port, user=info.user, dbname=info.dbname, password=info.password)
 
 
 def server_env(url: str, state_dir: Path, **extra: str) -> dict[str, str]:
