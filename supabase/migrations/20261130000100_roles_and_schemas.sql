@@ -41,9 +41,6 @@ revoke all on schema private from public;
 grant usage on schema private to authenticated, service_role, atoms_rpc_owner;
 grant usage on schema public to anon, authenticated, service_role, atoms_rpc_owner;
 grant usage on schema extensions to atoms_rpc_owner;
--- ALTER FUNCTION ... OWNER TO atoms_rpc_owner requires the new owner to hold CREATE on the function's schema.
--- The role is NOLOGIN and runs only the fixed bodies of the RPCs it owns, so this grants no reachable power.
-grant create on schema public to atoms_rpc_owner;
 
 comment on schema private is
 'atoms: RBAC helpers, counters, rate-limit state and writers. Never listed in [api] schemas; anon has no USAGE.';

@@ -36,6 +36,46 @@ comment on function private.item_summary(public.items) is
 revoke execute on function private.item_summary(public.items) from public, anon;
 grant execute on function private.item_summary(public.items) to authenticated, atoms_rpc_owner;
 
+create or replace function private.page_envelope(page jsonb, total bigint, page_limit integer, page_offset integer)
+returns jsonb
+language sql immutable security invoker set search_path = ''
+as $$
+  select jsonb_build_object(
+    'data', page_envelope.page,
+    'meta', jsonb_build_object(
+      'total_count', page_envelope.total,
+      'limit', page_envelope.page_limit,
+      'offset', page_envelope.page_offset,
+      'has_more', page_envelope.page_offset + jsonb_array_length(page_envelope.page) < page_envelope.total
+    )
+  )
+$$;
+
+comment on function private.page_envelope(jsonb, bigint, integer, integer) is
+'atoms: the {data, meta {total_count, limit, offset, has_more}} answer of every paginated read tool.';
+revoke execute on function private.page_envelope(jsonb, bigint, integer, integer) from public, anon;
+grant execute on function private.page_envelope(jsonb, bigint, integer, integer) to authenticated, atoms_rpc_owner;
+
+create or replace function private.history_event(h public.change_history) returns jsonb
+language sql stable security invoker set search_path = ''
+as $$
+  select jsonb_build_object(
+    'event_type', h.event_type,
+    'changed_by', h.changed_by,
+    'changed_at', private.iso_utc(h.changed_at),
+    'actor', h.actor,
+    'session_id', h.session_id,
+    'fields_changed', to_jsonb(h.fields_changed),
+    'old_values', h.old_values,
+    'new_values', h.new_values
+  )
+$$;
+
+comment on function private.history_event(public.change_history) is
+'atoms: one change_history row as the history tools show it (event_type, changed_by, changed_at in UTC, actor, session_id, fields_changed, old_values, new_values).';
+revoke execute on function private.history_event(public.change_history) from public, anon;
+grant execute on function private.history_event(public.change_history) to authenticated, atoms_rpc_owner;
+
 -- ---- RPCs ----
 create or replace function public.atoms_list_projects(
   "limit" integer default 50,
@@ -97,15 +137,7 @@ begin
     limit page_limit offset page_offset
   ) as pg;
 
-  return jsonb_build_object(
-    'data', page,
-    'meta', jsonb_build_object(
-      'total_count', total,
-      'limit', page_limit,
-      'offset', page_offset,
-      'has_more', page_offset + jsonb_array_length(page) < total
-    )
-  );
+  return private.page_envelope(page, total, page_limit, page_offset);
 end;
 $$;
 
@@ -143,7 +175,8 @@ begin
     end if;
   end if;
   if atoms_list_items.domain is not null then
-    filter_domain := lower(btrim(private.require_text(atoms_list_items.domain, 'domain', 1, 64)));
+    -- Same normalisation as stored tags (trimmed, lower-case, 1-64 characters).
+    filter_domain := (private.normalize_domains(array[atoms_list_items.domain], 'domain'))[1];
   end if;
   if atoms_list_items.level is not null then
     filter_level := private.require_choice(atoms_list_items.level, 'level', array['System', 'Subsystem', 'Component'])::public.item_level;
@@ -176,15 +209,7 @@ begin
     ) as pg;
   end if;
 
-  return jsonb_build_object(
-    'data', page,
-    'meta', jsonb_build_object(
-      'total_count', total,
-      'limit', page_limit,
-      'offset', page_offset,
-      'has_more', page_offset + jsonb_array_length(page) < total
-    )
-  );
+  return private.page_envelope(page, total, page_limit, page_offset);
 end;
 $$;
 
@@ -341,7 +366,10 @@ declare
   page jsonb := '[]'::jsonb;
 begin
   perform private.require_project_role(pid, 'viewer');
-  search_text := btrim(private.require_text(atoms_search.query, 'query', 1, 1000));
+  search_text := btrim(private.require_text(atoms_search.query, 'query', 1, 1000), E' \t\r\n');
+  if search_text = '' then
+    raise exception 'query must contain at least one non-blank character' using errcode = '22023';
+  end if;
   if atoms_search.type is not null then
     perform private.require_choice(atoms_search.type, 'type', array['requirement', 'test-case', 'note', 'table']);
     if atoms_search.type <> 'table' then
@@ -437,16 +465,7 @@ begin
   end if;
 
   select coalesce(jsonb_agg(
-    jsonb_build_object(
-      'event_type', h.event_type,
-      'changed_by', h.changed_by,
-      'changed_at', private.iso_utc(h.changed_at),
-      'actor', h.actor,
-      'session_id', h.session_id,
-      'fields_changed', to_jsonb(h.fields_changed),
-      'old_values', h.old_values,
-      'new_values', h.new_values
-    ) order by h.changed_at desc, h.chain_seq desc
+    private.history_event(h) order by h.changed_at desc, h.chain_seq desc
   ), '[]'::jsonb)
   into events
   from (

@@ -94,7 +94,8 @@ declare
 begin
   perform private.require_project_role(pid, 'viewer');
   if atoms_get_coverage.domain is not null then
-    filter_domain := lower(btrim(private.require_text(atoms_get_coverage.domain, 'domain', 1, 64)));
+    -- Same normalisation as stored tags (trimmed, lower-case, 1-64 characters).
+    filter_domain := (private.normalize_domains(array[atoms_get_coverage.domain], 'domain'))[1];
   end if;
   if atoms_get_coverage.level is not null then
     filter_level := private.require_choice(atoms_get_coverage.level, 'level', array['System', 'Subsystem', 'Component'])::public.item_level;
@@ -155,17 +156,7 @@ begin
 
   -- The project's last 10 history events in chain order; item_id is the key (soft-deleted items included).
   select coalesce(jsonb_agg(
-    jsonb_build_object(
-      'item_id', i.key,
-      'event_type', h.event_type,
-      'changed_by', h.changed_by,
-      'changed_at', private.iso_utc(h.changed_at),
-      'actor', h.actor,
-      'session_id', h.session_id,
-      'fields_changed', to_jsonb(h.fields_changed),
-      'old_values', h.old_values,
-      'new_values', h.new_values
-    ) order by h.chain_seq desc
+    private.history_event(h) || jsonb_build_object('item_id', i.key) order by h.chain_seq desc
   ), '[]'::jsonb)
   into changes
   from (

@@ -86,15 +86,7 @@ begin
     limit atoms_get_audit_log."limit" offset atoms_get_audit_log."offset"
   ) as a;
 
-  return jsonb_build_object(
-    'data', page,
-    'meta', jsonb_build_object(
-      'total_count', total,
-      'limit', atoms_get_audit_log."limit",
-      'offset', atoms_get_audit_log."offset",
-      'has_more', atoms_get_audit_log."offset" + jsonb_array_length(page) < total
-    )
-  );
+  return private.page_envelope(page, total, atoms_get_audit_log."limit", atoms_get_audit_log."offset");
 end;
 $$;
 
