@@ -61,16 +61,16 @@ db-reset: setup
 	$(BIN)/atoms db reset --seed
 
 policies-doc: setup
-	$(BIN)/python -m atoms_mcp.contract > policies/README.md
+	$(BIN)/python -m atoms_mcp.database.contract > policies/README.md
 
 ## bench-data: recreate $(ATOMS_BENCH_DATABASE_URL) and load the generated dataset (1M items by default)
 bench-data: setup
-	$(BIN)/python -m atoms_mcp.datagen --reset --database-url '$(ATOMS_BENCH_DATABASE_URL)' --items $(BENCH_ITEMS)
+	$(BIN)/python -m atoms_bench.datagen --reset --database-url '$(ATOMS_BENCH_DATABASE_URL)' --items $(BENCH_ITEMS)
 
 ## bench: the full benchmark on the bench-data dataset; writes BENCHMARKS.md and docs/benchmarks.png
 bench: setup
-	$(BIN)/python -m atoms_mcp.bench --full --database-url '$(ATOMS_BENCH_DATABASE_URL)'
+	$(BIN)/python -m atoms_bench --full --database-url '$(ATOMS_BENCH_DATABASE_URL)'
 
 ## bench-smoke: a few minutes on small generated data (CI keeps the harness working); output in bench/out/
 bench-smoke: setup
-	$(BIN)/python -m atoms_mcp.bench --smoke
+	$(BIN)/python -m atoms_bench --smoke

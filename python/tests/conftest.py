@@ -15,7 +15,7 @@ from pytest_postgresql import factories
 from pytest_postgresql.executors.noop import NoopExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
 
-from atoms_mcp import migrations
+from atoms_mcp.database import migrations
 from atoms_mcp.settings import REPO_ROOT, Settings
 from oauth_server import TestAuthorizationServer
 

@@ -14,8 +14,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from atoms_mcp.auth import AtomsTokenVerifier, JwtVerifier, StaticTokenSource, TokenSource, mint_token
-from atoms_mcp.errors import UnauthenticatedError
+from atoms_mcp.core.errors import UnauthenticatedError
+from atoms_mcp.identity.verifier import AtomsTokenVerifier, JwtVerifier, StaticTokenSource, TokenSource, mint_token
 from atoms_mcp.settings import DEV_JWT_SECRET
 from mcp_support import make_settings, token_for
 

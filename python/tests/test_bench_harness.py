@@ -12,9 +12,9 @@ import anyio
 import pytest
 from psycopg.types.json import Jsonb
 
-from atoms_mcp.bench.harness import Figure, Samples, interleave, percentile
-from atoms_mcp.bench.report import write_chart, write_markdown
-from atoms_mcp.datagen import DatasetSpec, _emit_project, _organisations, _projects, _Sinks
+from atoms_bench.datagen import DatasetSpec, _emit_project, _organisations, _projects, _Sinks
+from atoms_bench.harness import Figure, Samples, interleave, percentile
+from atoms_bench.report import write_chart, write_markdown
 
 
 def test_percentile_interpolates_between_closest_ranks() -> None:

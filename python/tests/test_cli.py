@@ -10,7 +10,7 @@ import jwt
 import pytest
 from typer.testing import CliRunner
 
-from atoms_mcp.cli import app
+from atoms_mcp.cli.app import app
 from atoms_mcp.settings import DEV_JWT_SECRET
 from mcp_support import ACME_PROJECT, gateway_url, token_for
 

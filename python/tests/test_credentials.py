@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from atoms_mcp.credentials import Credentials, CredentialsError, CredentialStore, InsecureCredentialsError
+from atoms_mcp.identity.credentials import Credentials, CredentialsError, CredentialStore, InsecureCredentialsError
 
 
 def _credentials(**changes: object) -> Credentials:

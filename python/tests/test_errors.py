@@ -5,8 +5,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from atoms_mcp._clients import actor_for, client_label
-from atoms_mcp.errors import (
+from atoms_mcp.core.clients import actor_for, client_label
+from atoms_mcp.core.errors import (
     SQLSTATE_TO_ERROR,
     AtomsError,
     ConflictError,

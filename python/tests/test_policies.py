@@ -10,7 +10,15 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from atoms_mcp.contract import PRINCIPALS, TABLE_ACTIONS, Contract, RpcRule, TableRule, load_contract, render_markdown
+from atoms_mcp.database.contract import (
+    PRINCIPALS,
+    TABLE_ACTIONS,
+    Contract,
+    RpcRule,
+    TableRule,
+    load_contract,
+    render_markdown,
+)
 from atoms_mcp.settings import REPO_ROOT
 from principals import PRINCIPALS as ACTORS
 from principals import act_as

@@ -6,9 +6,9 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from atoms_mcp.bench.plans import capture_plans, render_plan, seq_scans
-from atoms_mcp.bench.workload import READ_CALLS, available, pick_probe
-from atoms_mcp.datagen import DatasetSpec, generate
+from atoms_bench.datagen import DatasetSpec, generate
+from atoms_bench.plans import capture_plans, render_plan, seq_scans
+from atoms_bench.workload import READ_CALLS, available, pick_probe
 
 pytestmark = pytest.mark.slow
 

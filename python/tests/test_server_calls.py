@@ -15,11 +15,11 @@ from mcp import Client, MCPError
 from mcp.types import Implementation
 from pydantic import Field
 
-from atoms_mcp.audit import DatabaseAuditSink
-from atoms_mcp.auth import StaticTokenSource
-from atoms_mcp.models import ToolInput
-from atoms_mcp.server import create_server
-from atoms_mcp.tools import TOOLS, ToolSpec
+from atoms_mcp.core.audit import DatabaseAuditSink
+from atoms_mcp.core.models import ToolInput
+from atoms_mcp.core.registry import TOOLS, ToolSpec
+from atoms_mcp.identity.verifier import StaticTokenSource
+from atoms_mcp.server.app import create_server
 from mcp_support import ACME_PROJECT, ListSink, error_code, gateway_url, make_settings, payload, token_for
 from principals import PRINCIPALS
 

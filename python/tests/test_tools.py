@@ -10,8 +10,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from atoms_mcp.core.registry import TOOLS, TOOLS_BY_NAME
 from atoms_mcp.settings import REPO_ROOT
-from atoms_mcp.tools import TOOLS, TOOLS_BY_NAME
 
 CATALOGUE = {
     "atoms_status", "atoms_list_projects", "atoms_list_items", "atoms_get_item", "atoms_search",

@@ -2,7 +2,7 @@
 
 The contract says, for every table x action and every function, which principal may do what. The test suite
 (`make test-policies`) checks every cell against the real database; this module only reads and renders it.
-Run `python -m atoms_mcp.contract` to print policies/README.md.
+Run `python -m atoms_mcp.database.contract` to print policies/README.md.
 """
 
 from __future__ import annotations

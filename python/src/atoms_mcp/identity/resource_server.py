@@ -27,7 +27,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from atoms_mcp.auth import AtomsTokenVerifier, JwtVerifier
+from atoms_mcp.identity.verifier import AtomsTokenVerifier, JwtVerifier
 from atoms_mcp.settings import Settings
 
 __all__ = [

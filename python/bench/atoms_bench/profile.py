@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from atoms_mcp.bench.workload import act_as
+from atoms_bench.workload import act_as
 
 __all__ = ["FunctionCost", "profile_statement"]
 

@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from atoms_mcp.sqlsplit import split_statements
+from atoms_mcp.database.sqlsplit import split_statements
 
 __all__ = [
     "Migration",

@@ -37,8 +37,8 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuth2Client
 from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
-from atoms_mcp.credentials import Credentials
-from atoms_mcp.errors import UnauthenticatedError
+from atoms_mcp.core.errors import UnauthenticatedError
+from atoms_mcp.identity.credentials import Credentials
 from atoms_mcp.settings import Settings
 
 __all__ = [

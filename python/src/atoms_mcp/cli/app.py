@@ -15,12 +15,12 @@ import anyio
 import psycopg
 import typer
 
-from atoms_mcp import localdb, migrations
-from atoms_mcp.errors import AtomsError
+from atoms_mcp.core.errors import AtomsError
+from atoms_mcp.database import local_cluster, migrations
 from atoms_mcp.settings import Settings
 
 if TYPE_CHECKING:
-    from atoms_mcp.auth import TokenSource
+    from atoms_mcp.identity.verifier import TokenSource
 
 app = typer.Typer(help="atoms: Postgres-first requirements traceability with an MCP server.", no_args_is_help=True)
 db_app = typer.Typer(help="Local database: create, migrate, reset.", no_args_is_help=True)
@@ -75,7 +75,7 @@ def db_up(
     settings = Settings()
     url = database_url or settings.database_url
     try:
-        how = localdb.ensure_local_server(url, settings.supabase_dir.parent / ".atoms")
+        how = local_cluster.ensure_local_server(url, settings.supabase_dir.parent / ".atoms")
         if how != "running":
             typer.echo(f"PostgreSQL: {how}")
         if not migrations.database_exists(url):
@@ -113,7 +113,7 @@ def serve(
 ) -> None:
     """Run the MCP server: over stdio (token from ATOMS_ACCESS_TOKEN / `atoms login`) or streamable HTTP
     (a bearer token on every request) at http://HOST:PORT/mcp."""
-    from atoms_mcp import server
+    from atoms_mcp.server import app as server
 
     settings = Settings()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -126,7 +126,7 @@ def serve(
 
 
 async def _serve_stdio(settings: Settings) -> None:
-    from atoms_mcp import server
+    from atoms_mcp.server import app as server
 
     await server.run_stdio(settings)
 
@@ -140,8 +140,8 @@ def call(
     ] = None,
 ) -> None:
     """Run one tool through the real server, in-process, and pretty-print its result (exit 1 on an error)."""
-    from atoms_mcp.auth import StaticTokenSource
-    from atoms_mcp.token_source import resolve_token_source
+    from atoms_mcp.identity.token_source import resolve_token_source
+    from atoms_mcp.identity.verifier import StaticTokenSource
 
     settings = Settings()
     try:
@@ -166,7 +166,7 @@ async def _call_tool(settings: Settings, tool: str, arguments: dict[str, Any], s
     from mcp import Client, MCPError
     from mcp.types import Implementation, TextContent
 
-    from atoms_mcp.server import create_server
+    from atoms_mcp.server.app import create_server
 
     server = create_server(settings, token_source=source)
     async with Client(server, client_info=Implementation(name="atoms-cli", version="0")) as client:
@@ -199,9 +199,9 @@ def whoami() -> None:
 
 
 async def _whoami(settings: Settings) -> dict[str, Any]:
-    from atoms_mcp.auth import JwtVerifier, default_token_source
-    from atoms_mcp.db import CallContext, Gateway
-    from atoms_mcp.errors import UnauthenticatedError
+    from atoms_mcp.core.errors import UnauthenticatedError
+    from atoms_mcp.core.gateway import CallContext, Gateway
+    from atoms_mcp.identity.verifier import JwtVerifier, default_token_source
 
     source = default_token_source(settings)
     token = await source.access_token()
@@ -239,7 +239,7 @@ def dev_token(
 
 
 def _dev_token(settings: Settings, email: str, *, ttl: int = 3600, database_url: str | None = None) -> str:
-    from atoms_mcp.auth import mint_token
+    from atoms_mcp.identity.verifier import mint_token
 
     with psycopg.connect(database_url or settings.database_url, connect_timeout=5) as conn:
         row = conn.execute("select id::text, email from auth.users where lower(email) = lower(%s)", (email,)).fetchone()
@@ -316,9 +316,9 @@ def client_config_text(settings: Settings, *, token: str, user: str, url: str, t
 @app.command("login")
 def login_command() -> None:
     """Sign in through the browser (OAuth 2.1 + PKCE) and keep the session in <state dir>/credentials.json."""
-    from atoms_mcp import oauth_login
-    from atoms_mcp.credentials import CredentialStore
-    from atoms_mcp.token_source import unverified_claims
+    from atoms_mcp.identity import oauth_login
+    from atoms_mcp.identity.credentials import CredentialStore
+    from atoms_mcp.identity.token_source import unverified_claims
 
     settings = Settings()
     store = CredentialStore(settings.state_dir)
@@ -337,8 +337,8 @@ def login_command() -> None:
 @app.command("logout")
 def logout_command() -> None:
     """Revoke the refresh token (when the server offers RFC 7009 revocation) and delete the credentials file."""
-    from atoms_mcp import oauth_login
-    from atoms_mcp.credentials import CredentialsError, CredentialStore
+    from atoms_mcp.identity import oauth_login
+    from atoms_mcp.identity.credentials import CredentialsError, CredentialStore
 
     settings = Settings()
     store = CredentialStore(settings.state_dir)

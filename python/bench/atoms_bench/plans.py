@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from atoms_mcp.bench.workload import Probe, ReadCall, act_as, read_statement
+from atoms_bench.workload import Probe, ReadCall, act_as, read_statement
 
 __all__ = ["BIG_TABLES", "CallPlans", "capture_plans", "render_plan", "seq_scans"]
 

@@ -29,9 +29,9 @@ import httpx2
 import jwt
 from authlib.integrations.base_client import OAuthError
 
-from atoms_mcp import oauth_login
-from atoms_mcp.auth import StaticTokenSource, TokenSource
-from atoms_mcp.credentials import Credentials, CredentialsError, CredentialStore
+from atoms_mcp.identity import oauth_login
+from atoms_mcp.identity.credentials import Credentials, CredentialsError, CredentialStore
+from atoms_mcp.identity.verifier import StaticTokenSource, TokenSource
 from atoms_mcp.settings import Settings
 
 __all__ = [

@@ -26,8 +26,8 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
 
-from atoms_mcp.bench.harness import Figure, Samples, interleave, percentile
-from atoms_mcp.bench.workload import READ_CALLS, Probe, ReadCall, available, pick_probe, read_statement
+from atoms_bench.harness import Figure, Samples, interleave, percentile
+from atoms_bench.workload import READ_CALLS, Probe, ReadCall, available, pick_probe, read_statement
 
 __all__ = ["BenchContext", "NORLS_SCHEMA", "gateway_url"]
 
@@ -172,7 +172,7 @@ def server_settings(ctx: BenchContext, **overrides: Any) -> Any:
 
 
 def _token(settings: Any, user_id: str) -> str:
-    from atoms_mcp.auth import mint_token
+    from atoms_mcp.identity.verifier import mint_token
 
     return mint_token(settings.jwt_secret, user_id=user_id, email=None, ttl_seconds=6 * 3600)
 
@@ -182,8 +182,8 @@ async def in_memory_client(ctx: BenchContext, user_id: str, *, audit_sink: Any =
     from mcp import Client
     from mcp.types import Implementation
 
-    from atoms_mcp.auth import StaticTokenSource
-    from atoms_mcp.server import create_server
+    from atoms_mcp.identity.verifier import StaticTokenSource
+    from atoms_mcp.server.app import create_server
 
     settings = server_settings(ctx)
     server = create_server(settings, token_source=StaticTokenSource(_token(settings, user_id)), audit_sink=audit_sink)
@@ -213,7 +213,7 @@ def http_server(ctx: BenchContext, *, pool_max_size: int = 8) -> Any:
     }
     code = (
         "import uvicorn\n"
-        "from atoms_mcp.server import create_http_app\n"
+        "from atoms_mcp.server.app import create_http_app\n"
         "from atoms_mcp.settings import Settings\n"
         f"uvicorn.run(create_http_app(Settings()), host='127.0.0.1', port={port}, log_level='warning',"
         " access_log=False)\n"
@@ -437,9 +437,9 @@ async def write_cost(ctx: BenchContext) -> None:
 
 def rate_limiter(ctx: BenchContext) -> None:
     try:
-        from atoms_mcp.bench import rate_limit_audit  # type: ignore[attr-defined]
+        from atoms_bench import rate_limit_audit  # type: ignore[attr-defined]
     except ImportError:
-        ctx.metrics["rate_limit"] = {"pending": "atoms_mcp.bench.rate_limit_audit (branch ratelimit) not merged"}
+        ctx.metrics["rate_limit"] = {"pending": "atoms_bench.rate_limit_audit (branch ratelimit) not merged"}
         return
     ctx.metrics["rate_limit"] = rate_limit_audit.run(ctx.url, smoke=ctx.smoke)
 
@@ -669,7 +669,7 @@ def read_calls_available(url: str) -> list[ReadCall]:
 
 def profiles(ctx: BenchContext) -> dict[str, tuple[float, list[Any]]]:
     """Per-function self time of a read (get_item, trace) and of the writes (create_item, bulk_import of 100)."""
-    from atoms_mcp.bench.profile import profile_statement
+    from atoms_bench.profile import profile_statement
 
     p = ctx.probe
     out: dict[str, tuple[float, list[Any]]] = {}

@@ -635,7 +635,7 @@ def main(argv: list[str] | None = None) -> int:
     from atoms_mcp.settings import Settings
 
     settings = Settings()
-    parser = argparse.ArgumentParser(prog="python -m atoms_mcp.datagen", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m atoms_bench.datagen", description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=settings.bench_database_url)
     parser.add_argument("--items", type=int, default=1_000_000)
     parser.add_argument("--orgs", type=int, default=1_000)
@@ -645,7 +645,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     spec = DatasetSpec(args.items, args.orgs, args.projects_per_org, args.seed)
     if args.reset:
-        from atoms_mcp import migrations
+        from atoms_mcp.database import migrations
 
         migrations.reset_database(args.database_url, settings.supabase_dir, with_seed=False)
         _log("database reset (compat + migrations)")

@@ -19,7 +19,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from atoms_mcp.errors import UnauthenticatedError
+from atoms_mcp.core.errors import UnauthenticatedError
 
 __all__ = ["CREDENTIALS_FILE", "CredentialStore", "Credentials", "CredentialsError", "InsecureCredentialsError"]
 

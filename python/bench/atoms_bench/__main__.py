@@ -1,4 +1,4 @@
-"""`python -m atoms_mcp.bench --smoke|--full`: run every scenario, write BENCHMARKS.md, the chart and results.json.
+"""`python -m atoms_bench --smoke|--full`: run every scenario, write BENCHMARKS.md, the chart and results.json.
 
 --smoke: generates small datasets of its own (dropped afterwards), few iterations, output in bench/out/ (not
 committed); a few minutes, so CI keeps the harness working. --full: the dataset of `make bench-data` (>= 1M items)
@@ -22,13 +22,13 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from atoms_mcp import migrations
-from atoms_mcp.bench import report, scenarios
-from atoms_mcp.bench.harness import Figure, Samples
-from atoms_mcp.bench.plans import CallPlans, capture_plans
-from atoms_mcp.bench.profile import FunctionCost
-from atoms_mcp.bench.workload import pick_probe
-from atoms_mcp.datagen import DatasetSpec, generate
+from atoms_bench import report, scenarios
+from atoms_bench.datagen import DatasetSpec, generate
+from atoms_bench.harness import Figure, Samples
+from atoms_bench.plans import CallPlans, capture_plans
+from atoms_bench.profile import FunctionCost
+from atoms_bench.workload import pick_probe
+from atoms_mcp.database import migrations
 from atoms_mcp.settings import REPO_ROOT, Settings
 
 PROJECT_SIZE = 100  # mean items per project in every generated dataset, so scaling compares like with like
@@ -149,7 +149,7 @@ def render(run: dict[str, Any], md_path: Path, chart_path: Path, chart_ref: str)
 
 def main(argv: list[str] | None = None) -> int:
     settings = Settings()
-    parser = argparse.ArgumentParser(prog="python -m atoms_mcp.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m atoms_bench", description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--smoke", action="store_true", help="small data, few iterations, output in bench/out/")
     mode.add_argument("--full", action="store_true", help="the make bench-data dataset; writes BENCHMARKS.md")

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from mcp.types import Tool, ToolAnnotations
 from pydantic import BaseModel
 
-from atoms_mcp import models
+from atoms_mcp.core import models
 
 __all__ = ["TOOLS", "TOOLS_BY_NAME", "ToolSpec"]
 

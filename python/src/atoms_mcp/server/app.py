@@ -37,21 +37,28 @@ from mcp.types import (
 )
 from starlette.applications import Starlette
 
-from atoms_mcp import __version__, resource_server
-from atoms_mcp._clients import actor_for, client_label
-from atoms_mcp.audit import AuditQueue, AuditSink, DatabaseAuditSink, sanitize_params
-from atoms_mcp.auth import (
+from atoms_mcp import __version__
+from atoms_mcp.core.audit import AuditQueue, AuditSink, DatabaseAuditSink, sanitize_params
+from atoms_mcp.core.clients import actor_for, client_label
+from atoms_mcp.core.errors import (
+    AtomsError,
+    RateLimitedError,
+    UnauthenticatedError,
+    ValidationError,
+    from_database_error,
+)
+from atoms_mcp.core.gateway import CallContext, Gateway
+from atoms_mcp.core.models import ITEM_KEY_PATTERN, NO_CONTROL_PATTERN, UUID_PATTERN
+from atoms_mcp.core.registry import TOOLS, ToolSpec
+from atoms_mcp.identity import resource_server
+from atoms_mcp.identity.verifier import (
     JwtVerifier,
     StaticTokenSource,
     TokenSource,
     VerifiedUser,
     default_token_source,
 )
-from atoms_mcp.db import CallContext, Gateway
-from atoms_mcp.errors import AtomsError, RateLimitedError, UnauthenticatedError, ValidationError, from_database_error
-from atoms_mcp.models import ITEM_KEY_PATTERN, NO_CONTROL_PATTERN, UUID_PATTERN
 from atoms_mcp.settings import Settings
-from atoms_mcp.tools import TOOLS, ToolSpec
 
 __all__ = ["ServerState", "create_http_app", "create_server", "render_validation_error", "run_stdio"]
 

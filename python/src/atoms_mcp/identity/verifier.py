@@ -17,7 +17,7 @@ import anyio.to_thread
 import jwt
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 
-from atoms_mcp.errors import UnauthenticatedError
+from atoms_mcp.core.errors import UnauthenticatedError
 from atoms_mcp.settings import Settings
 
 __all__ = [
@@ -179,8 +179,8 @@ def default_token_source(settings: Settings) -> TokenSource:
     Never an interactive login (on stdio, stdin is the protocol) and never an exception: without a usable file
     the source reads the file again on each call, and its `status()` says what to run.
     """
-    from atoms_mcp.credentials import CredentialsError, CredentialStore  # these modules build on this one
-    from atoms_mcp.token_source import CredentialsTokenSource, resolve_token_source
+    from atoms_mcp.identity.credentials import CredentialsError, CredentialStore  # these modules build on this one
+    from atoms_mcp.identity.token_source import CredentialsTokenSource, resolve_token_source
 
     try:
         return resolve_token_source(settings, interactive=False)
