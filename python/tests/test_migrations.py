@@ -17,8 +17,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from atoms_mcp.database import migrations
 from atoms_mcp.database.sqlsplit import split_statements
-from atoms_mcp.settings import REPO_ROOT
-from conftest import SUPABASE_DIR, TEST_SERVER_URL
+from conftest import REPO_ROOT, SUPABASE_DIR, TEST_SERVER_URL
 
 
 def test_split_keeps_semicolons_inside_strings_comments_and_bodies() -> None:

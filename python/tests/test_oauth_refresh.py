@@ -9,10 +9,11 @@ import anyio
 import pytest
 from authlib.integrations.base_client import OAuthError
 
+from atoms_mcp.core.caller import StaticTokenSource
 from atoms_mcp.identity.credentials import Credentials, CredentialStore, InsecureCredentialsError
-from atoms_mcp.identity.oauth_login import login, refresh_credentials
+from atoms_mcp.identity.oauth_login import login
+from atoms_mcp.identity.refresh import refresh_credentials
 from atoms_mcp.identity.token_source import CredentialsTokenSource, NotSignedInError, resolve_token_source
-from atoms_mcp.identity.verifier import StaticTokenSource
 from atoms_mcp.settings import Settings
 from oauth_server import Browser, TestAuthorizationServer
 

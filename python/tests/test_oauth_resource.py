@@ -26,7 +26,7 @@ from atoms_mcp.core.errors import UnauthenticatedError
 from atoms_mcp.identity.oauth_login import login
 from atoms_mcp.identity.resource_server import transport_security
 from atoms_mcp.identity.verifier import JwtVerifier
-from atoms_mcp.server.app import create_http_app
+from atoms_mcp.server.transports import create_http_app
 from atoms_mcp.settings import Settings
 from mcp_support import ListSink, make_settings
 from oauth_server import SEED_USER_EMAIL, SEED_USER_ID, Browser, TestAuthorizationServer, signing_key

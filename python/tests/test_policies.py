@@ -19,13 +19,13 @@ from atoms_mcp.database.contract import (
     load_contract,
     render_markdown,
 )
-from atoms_mcp.settings import REPO_ROOT
+from conftest import REPO_ROOT
 from principals import PRINCIPALS as ACTORS
 from principals import act_as
 
 pytestmark = pytest.mark.policies
 
-CONTRACT = load_contract()
+CONTRACT = load_contract(REPO_ROOT / "policies")
 
 TABLE_CELLS = [
     pytest.param(table, action, principal, id=f"{table.name}-{action}-{principal}")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from atoms_mcp.identity.verifier import StaticTokenSource
+from atoms_mcp.core.caller import StaticTokenSource
 from atoms_mcp.server.app import create_server
 from mcp_support import ListSink, error_code, make_settings, payload, token_for
 

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from atoms_mcp.core.registry import TOOLS, TOOLS_BY_NAME
-from atoms_mcp.settings import REPO_ROOT
+from conftest import REPO_ROOT
 
 CATALOGUE = {
     "atoms_status", "atoms_list_projects", "atoms_list_items", "atoms_get_item", "atoms_search",

@@ -18,7 +18,7 @@ import uuid
 from collections import deque
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -50,17 +50,19 @@ def sanitize_params(value: Any, depth: int = 0) -> Any:
     if isinstance(value, Mapping):
         if depth >= MAX_DEPTH:
             return "…"
+        mapping = cast(Mapping[object, Any], value)
         return {
             str(k)[:64]: sanitize_params(v, depth + 1)
-            for k, v in value.items()
+            for k, v in mapping.items()
             if not any(part in str(k).lower() for part in SECRET_KEY_PARTS)
         }
     if isinstance(value, list | tuple):
         if depth >= MAX_DEPTH:
             return "…"
-        items = [sanitize_params(v, depth + 1) for v in value[:MAX_ITEMS]]
-        if len(value) > MAX_ITEMS:
-            items.append(f"… {len(value) - MAX_ITEMS} more")
+        sequence = cast(Sequence[Any], value)
+        items = [sanitize_params(v, depth + 1) for v in sequence[:MAX_ITEMS]]
+        if len(sequence) > MAX_ITEMS:
+            items.append(f"… {len(sequence) - MAX_ITEMS} more")
         return items
     if isinstance(value, str):
         return value if len(value) <= MAX_STRING else value[:MAX_STRING] + "…"
@@ -74,9 +76,9 @@ def without_nul(value: Any) -> Any:
     if isinstance(value, str):
         return value.replace("\x00", "\ufffd")
     if isinstance(value, Mapping):
-        return {without_nul(k): without_nul(v) for k, v in value.items()}
+        return {without_nul(k): without_nul(v) for k, v in cast(Mapping[Any, Any], value).items()}
     if isinstance(value, list | tuple):
-        return [without_nul(v) for v in value]
+        return [without_nul(v) for v in cast(Sequence[Any], value)]
     return value
 
 

@@ -14,7 +14,7 @@ import contextlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, LiteralString, cast
 
 import anyio
 import psycopg
@@ -57,8 +57,10 @@ def sql_argument(value: Any) -> tuple[Any, str]:
         return value, "integer"
     if isinstance(value, str):
         return value, "text"
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return list(value), "text[]"
+    if isinstance(value, list):
+        items = cast(list[Any], value)
+        if all(isinstance(item, str) for item in items):
+            return list(items), "text[]"
     return Jsonb(value), "jsonb"
 
 
@@ -107,20 +109,24 @@ class Gateway:
         params: list[Any] = []
         named: list[sql.Composable] = []
         for name, value in arguments.items():
-            param, cast = sql_argument(value)
+            param, sql_type = sql_argument(value)
             params.append(param)
-            named.append(sql.SQL("{} => %s::{}").format(sql.Identifier(name), sql.SQL(cast)))
+            # The cast is one of sql_argument's fixed type names, never caller text.
+            named.append(sql.SQL("{} => %s::{}").format(sql.Identifier(name), sql.SQL(cast(LiteralString, sql_type))))
         query = sql.SQL("select {}.{}({}) as result").format(
             sql.Identifier("public"), sql.Identifier(rpc), sql.SQL(", ").join(named)
         )
         row = await self._as_user(call, query, params)
         return row["result"]
 
-    async def fetch_as_user(self, call: CallContext, query: str, params: Any = ()) -> list[dict[str, Any]]:
+    async def fetch_as_user(self, call: CallContext, query: LiteralString, params: Any = ()) -> list[dict[str, Any]]:
         """Rows of a read-only query run as the user (RLS applies), e.g. `atoms whoami`'s memberships."""
-        return await self._as_user(call, sql.SQL(query), params, all_rows=True)  # type: ignore[arg-type]
+        rows: list[dict[str, Any]] = await self._as_user(call, sql.SQL(query), params, all_rows=True)
+        return rows
 
-    async def _as_user(self, call: CallContext, query: sql.Composable, params: Any, *, all_rows: bool = False) -> Any:
+    async def _as_user(
+        self, call: CallContext, query: sql.SQL | sql.Composed, params: Any, *, all_rows: bool = False
+    ) -> Any:
         conn = await self._pool.getconn()
         try:
             # The statement runs in its own task so that a cancellation of the caller cannot interrupt psycopg
@@ -143,7 +149,12 @@ class Gateway:
                 await self._pool.putconn(conn)
 
     async def _transaction(
-        self, conn: psycopg.AsyncConnection[Any], call: CallContext, query: sql.Composable, params: Any, all_rows: bool
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        call: CallContext,
+        query: sql.SQL | sql.Composed,
+        params: Any,
+        all_rows: bool,
     ) -> Any:
         async with conn.transaction():
             await conn.execute(

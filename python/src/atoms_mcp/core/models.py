@@ -9,7 +9,7 @@ Optional fields accept null as "not given"; only the given fields are passed to 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -85,7 +85,8 @@ class ToolInput(BaseModel):
     @classmethod
     def _null_means_not_given(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            return {key: value for key, value in data.items() if value is not None}
+            given = cast(dict[Any, Any], data)
+            return {key: value for key, value in given.items() if value is not None}
         return data
 
 

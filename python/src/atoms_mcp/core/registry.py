@@ -2,16 +2,16 @@
 
 A row names the tool, tells an AI assistant when to use it and what comes back, and says which input model
 validates the arguments, which RPC (`public.<rpc>`) runs it, whether the RPC returns `{data, meta}`, and the
-MCP annotations. The server's `tools/list` and `tools/call` are generated from `TOOLS`. Adding a tool means
-one row here, one RPC, one row in the policy contract.
+hints an MCP client sees (read-only, destructive, idempotent). The MCP server's `tools/list` and `tools/call`,
+and the CLI's `atoms tools` and `atoms call`, are generated from `TOOLS`. Adding a tool means one row here, one
+RPC, one row in the policy contract.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from mcp.types import Tool, ToolAnnotations
 from pydantic import BaseModel
 
 from atoms_mcp.core import models
@@ -36,38 +36,27 @@ class ToolSpec:
     title: str = field(default="")
 
     @property
-    def annotations(self) -> ToolAnnotations:
-        return ToolAnnotations(
-            title=self.title or None,
-            read_only_hint=self.read_only,
-            destructive_hint=self.destructive,
-            idempotent_hint=self.idempotent,
-            open_world_hint=False,
-        )
-
-    @property
     def input_schema(self) -> dict[str, Any]:
+        """The JSON Schema of the arguments, generated from the input model."""
         schema = _without_null_defaults(self.input_model.model_json_schema(by_alias=True))
         schema.pop("title", None)
         schema.pop("description", None)
         return schema
 
-    def to_mcp(self) -> Tool:
-        return Tool(
-            name=self.name,
-            title=self.title or None,
-            description=self.description,
-            input_schema=self.input_schema,
-            annotations=self.annotations,
-        )
+    @property
+    def summary(self) -> str:
+        """The description's first sentence, for one-line listings (`atoms tools`)."""
+        first = self.description.split(". ", 1)[0].rstrip(".")
+        return first + "."
 
 
 def _without_null_defaults(schema: Any) -> Any:
     """Optional fields are simply absent when not given: `"default": null` would contradict their type."""
     if isinstance(schema, dict):
-        return {k: _without_null_defaults(v) for k, v in schema.items() if not (k == "default" and v is None)}
+        mapping = cast(dict[str, Any], schema)
+        return {k: _without_null_defaults(v) for k, v in mapping.items() if not (k == "default" and v is None)}
     if isinstance(schema, list):
-        return [_without_null_defaults(v) for v in schema]
+        return [_without_null_defaults(v) for v in cast(list[Any], schema)]
     return schema
 
 

@@ -2,17 +2,17 @@
 
 The contract says, for every table x action and every function, which principal may do what. The test suite
 (`make test-policies`) checks every cell against the real database; this module only reads and renders it.
-Run `python -m atoms_mcp.database.contract` to print policies/README.md.
+Run `python -m atoms_mcp.database.contract [DIR]` to print the rendered contract of DIR (default ./policies).
 """
 
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-
-from atoms_mcp.settings import REPO_ROOT
+from typing import cast
 
 __all__ = ["PRINCIPALS", "TABLE_ACTIONS", "Contract", "RpcRule", "TableRule", "load_contract", "render_markdown"]
 
@@ -52,7 +52,7 @@ class Contract:
     rpcs: tuple[RpcRule, ...]
 
 
-def load_contract(directory: Path = REPO_ROOT / "policies") -> Contract:
+def load_contract(directory: Path = Path("policies")) -> Contract:
     """Read every policies/*.toml file; raise ValueError on any malformed or incomplete cell."""
     tables: list[TableRule] = []
     rpcs: list[RpcRule] = []
@@ -133,6 +133,7 @@ def render_markdown(contract: Contract) -> str:
 def _cells(raw: object, where: str, words: set[str]) -> dict[str, str]:
     if not isinstance(raw, dict):
         raise ValueError(f"{where}: missing its cells")
+    raw = cast(dict[str, object], raw)
     missing = [p for p in PRINCIPALS if p not in raw]
     extra = [p for p in raw if p not in PRINCIPALS]
     if missing or extra:
@@ -140,7 +141,7 @@ def _cells(raw: object, where: str, words: set[str]) -> dict[str, str]:
     for principal, outcome in raw.items():
         if not isinstance(outcome, str) or not (outcome in words or _SQLSTATE.match(outcome)):
             raise ValueError(f"{where}.{principal}: {outcome!r} is neither {sorted(words)} nor a SQLSTATE")
-    return dict(raw)
+    return {principal: str(outcome) for principal, outcome in raw.items()}
 
 
 def _required(entry: dict[str, object], key: str, path: Path) -> str:
@@ -157,4 +158,4 @@ def _no_duplicates(names: list[str], kind: str) -> None:
 
 
 if __name__ == "__main__":
-    print(render_markdown(load_contract()), end="")
+    print(render_markdown(load_contract(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("policies"))), end="")

@@ -26,9 +26,10 @@ def ensure_local_server(url: str, state_dir: Path, *, wait_seconds: float = 30.0
     info = conninfo_to_dict(url)
     if str(info.get("host", "")) not in _LOCAL_HOSTS:
         raise RuntimeError(f"no PostgreSQL answers at {info.get('host')}:{info.get('port', 5432)}")
-    port = int(info.get("port", 5432))
-    if shutil.which("pg_ctlcluster") and _debian_cluster_on(port):
-        version, name = _debian_cluster_on(port)  # type: ignore[misc]
+    port = int(str(info.get("port", 5432)))
+    cluster = _debian_cluster_on(port) if shutil.which("pg_ctlcluster") else None
+    if cluster is not None:
+        version, name = cluster
         subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, name, "start"], check=True)
         _wait(url, wait_seconds)
         return "cluster started"

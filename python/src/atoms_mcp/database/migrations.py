@@ -11,6 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, LiteralString, cast
 
 import psycopg
 from psycopg import sql
@@ -58,7 +59,7 @@ class Migration:
 
 def load_migrations(supabase_dir: Path) -> list[Migration]:
     """The migration files of ``supabase_dir/migrations`` in version order (the CLI's file pattern)."""
-    found = []
+    found: list[Migration] = []
     for path in sorted((supabase_dir / "migrations").glob("*.sql")):
         match = _MIGRATION_NAME.match(path.name)
         if match:
@@ -107,18 +108,18 @@ def migrate(url: str, supabase_dir: Path, *, with_seed: bool) -> list[str]:
 
 def apply_compat_if_needed(conn: psycopg.Connection, supabase_dir: Path) -> bool:
     """Run supabase/compat/*.sql when the database has no `auth` schema (vanilla PostgreSQL). Returns whether it ran."""
-    if conn.execute("select to_regnamespace('auth') is not null").fetchone()[0]:
+    if _scalar(conn, "select to_regnamespace('auth') is not null"):
         return False
     for path in sorted((supabase_dir / "compat").glob("*.sql")):
         with conn.transaction():
             for statement in split_statements(path.read_text(encoding="utf-8")):
-                conn.execute(statement)
+                conn.execute(_trusted(statement))
     return True
 
 
 def applied_versions(conn: psycopg.Connection) -> set[str]:
     """Versions recorded in supabase_migrations.schema_migrations (empty when the table does not exist)."""
-    if not conn.execute("select to_regclass('supabase_migrations.schema_migrations') is not null").fetchone()[0]:
+    if not _scalar(conn, "select to_regclass('supabase_migrations.schema_migrations') is not null"):
         return set()
     return {row[0] for row in conn.execute("select version from supabase_migrations.schema_migrations")}
 
@@ -129,14 +130,14 @@ def apply_pending(conn: psycopg.Connection, supabase_dir: Path) -> list[str]:
         for statement in _HISTORY_DDL:
             conn.execute(statement)
     done = applied_versions(conn)
-    applied = []
+    applied: list[str] = []
     for migration in load_migrations(supabase_dir):
         if migration.version in done:
             continue
         statements = migration.statements
         with conn.transaction():
             for statement in statements:
-                conn.execute(statement)
+                conn.execute(_trusted(statement))
             conn.execute(
                 "insert into supabase_migrations.schema_migrations (version, name, statements) values (%s, %s, %s)",
                 (migration.version, migration.name, statements),
@@ -154,7 +155,7 @@ def seed(conn: psycopg.Connection, supabase_dir: Path) -> bool:
         return False
     with conn.transaction():
         for statement in split_statements(text):
-            conn.execute(statement)
+            conn.execute(_trusted(statement))
         conn.execute(
             "insert into supabase_migrations.seed_files (path, hash) values ('supabase/seed.sql', %s)", (digest,)
         )
@@ -164,4 +165,14 @@ def seed(conn: psycopg.Connection, supabase_dir: Path) -> bool:
 def _maintenance_url(url: str) -> str:
     params = conninfo_to_dict(url)
     params["dbname"] = "postgres"
-    return make_conninfo(**params)
+    return make_conninfo("", **params)
+
+
+def _trusted(statement: str) -> LiteralString:
+    """A statement of the repository's own SQL files (migrations, compat, seed): trusted text, run as written."""
+    return cast(LiteralString, statement)
+
+
+def _scalar(conn: psycopg.Connection[Any], query: LiteralString) -> Any:
+    row = conn.execute(query).fetchone()
+    return row[0] if row is not None else None

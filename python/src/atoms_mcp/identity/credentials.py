@@ -21,7 +21,14 @@ from pydantic import ValidationError as PydanticValidationError
 
 from atoms_mcp.core.errors import UnauthenticatedError
 
-__all__ = ["CREDENTIALS_FILE", "CredentialStore", "Credentials", "CredentialsError", "InsecureCredentialsError"]
+__all__ = [
+    "CREDENTIALS_FILE",
+    "CredentialStore",
+    "Credentials",
+    "CredentialsError",
+    "InsecureCredentialsError",
+    "LoginError",
+]
 
 CREDENTIALS_FILE = "credentials.json"
 _MAX_FILE_BYTES = 1 << 20
@@ -30,6 +37,10 @@ _POSIX = os.name == "posix"
 
 class CredentialsError(UnauthenticatedError):
     """The credentials file cannot be used; the message says how to fix it."""
+
+
+class LoginError(UnauthenticatedError):
+    """Signing in (or refreshing the session) failed; the message says why and what to do."""
 
 
 class InsecureCredentialsError(CredentialsError):

@@ -10,9 +10,10 @@
    (RFC 9207); the code is exchanged with the verifier; the browser then gets a page saying what happened.
 5. The listener is closed after that one callback or after the timeout.
 
-The OAuth protocol work (authorization URL, PKCE challenge, token requests) is authlib's; this module only wires
-the loopback listener, discovery and the credentials file together. `refresh` and `revoke` serve the
-credentials token source and `atoms logout`.
+The OAuth protocol work (authorization URL, PKCE challenge, token requests) is authlib's; the discovery URLs and the
+metadata model are the MCP SDK's (`build_oauth_authorization_server_metadata_discovery_urls`, `OAuthMetadata`).
+This module wires the loopback listener, discovery and the credentials file together; refreshing and revoking a
+session live in `identity.refresh`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import queue
 import secrets
 import sys
 import threading
-import time
 import webbrowser
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -33,61 +33,26 @@ from urllib.parse import parse_qs, urlsplit
 import httpx2
 from authlib.common.security import generate_token
 from authlib.integrations.base_client import OAuthError
-from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuth2Client
-from pydantic import BaseModel, ConfigDict
+from authlib.integrations.httpx_client import OAuth2Client
+from mcp.client.auth.utils import build_oauth_authorization_server_metadata_discovery_urls
+from mcp.shared.auth import OAuthMetadata
 from pydantic import ValidationError as PydanticValidationError
 
-from atoms_mcp.core.errors import UnauthenticatedError
-from atoms_mcp.identity.credentials import Credentials
+from atoms_mcp.identity.credentials import Credentials, LoginError
+from atoms_mcp.identity.refresh import HTTP_TIMEOUT_SECONDS, expires_at, now
 from atoms_mcp.settings import Settings
 
-__all__ = [
-    "AuthServerMetadata",
-    "LoginError",
-    "discover_metadata",
-    "discovery_urls",
-    "login",
-    "refresh_credentials",
-    "revoke_refresh_token",
-]
+__all__ = ["LoginError", "discover_metadata", "discovery_urls", "login"]
 
-HTTP_TIMEOUT_SECONDS = 15.0
 CALLBACK_PATH = "/callback"
-
-
-class LoginError(UnauthenticatedError):
-    """Signing in failed; the message says why and what to do."""
-
-
-class AuthServerMetadata(BaseModel):
-    """The fields of RFC 8414 / OIDC discovery metadata that the CLI uses."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    issuer: str
-    authorization_endpoint: str
-    token_endpoint: str
-    revocation_endpoint: str | None = None
-    jwks_uri: str | None = None
-    scopes_supported: list[str] | None = None
-    code_challenge_methods_supported: list[str] | None = None
 
 
 def discovery_urls(issuer: str) -> list[str]:
     """Metadata URLs to try, in the MCP authorization spec's order (path insertion before path appending)."""
-    parts = urlsplit(issuer.rstrip("/"))
-    origin = f"{parts.scheme}://{parts.netloc}"
-    path = parts.path.rstrip("/")
-    if not path:
-        return [f"{origin}/.well-known/oauth-authorization-server", f"{origin}/.well-known/openid-configuration"]
-    return [
-        f"{origin}/.well-known/oauth-authorization-server{path}",
-        f"{origin}/.well-known/openid-configuration{path}",
-        f"{origin}{path}/.well-known/openid-configuration",
-    ]
+    return build_oauth_authorization_server_metadata_discovery_urls(issuer, issuer)
 
 
-def discover_metadata(issuer: str, http: httpx2.Client) -> AuthServerMetadata:
+def discover_metadata(issuer: str, http: httpx2.Client) -> OAuthMetadata:
     """The authorization server's metadata, checked (RFC 8414 §3.3 issuer match, PKCE S256 support).
 
     Raises:
@@ -103,12 +68,12 @@ def discover_metadata(issuer: str, http: httpx2.Client) -> AuthServerMetadata:
             tried.append(f"{url} ({response.status_code})")
             continue
         try:
-            metadata = AuthServerMetadata.model_validate_json(response.content)
+            metadata = OAuthMetadata.model_validate_json(response.content)
         except PydanticValidationError:
             raise LoginError(f"{url} is not valid authorization server metadata.") from None
-        if metadata.issuer.rstrip("/") != issuer.rstrip("/"):
+        if str(metadata.issuer).rstrip("/") != issuer.rstrip("/"):
             raise LoginError(
-                f"{url} names issuer {metadata.issuer!r}, not {issuer!r}; check ATOMS_AUTH_URL (RFC 8414 §3.3)."
+                f"{url} names issuer {str(metadata.issuer)!r}, not {issuer!r}; check ATOMS_AUTH_URL (RFC 8414 §3.3)."
             )
         if "S256" not in (metadata.code_challenge_methods_supported or []):
             raise LoginError(f"the authorization server at {issuer} does not advertise PKCE S256; refusing to log in.")
@@ -119,7 +84,7 @@ def discover_metadata(issuer: str, http: httpx2.Client) -> AuthServerMetadata:
     )
 
 
-def requested_scope(settings: Settings, metadata: AuthServerMetadata) -> str:
+def requested_scope(settings: Settings, metadata: OAuthMetadata) -> str:
     """The configured scopes, plus offline_access when the server offers it (so a refresh token is issued)."""
     scopes = settings.oauth_scopes.split()
     if "offline_access" in (metadata.scopes_supported or []) and "offline_access" not in scopes:
@@ -145,17 +110,20 @@ def login(
     try:
         redirect_uri = f"http://127.0.0.1:{listener.port}{CALLBACK_PATH}"
         extra = {"resource": settings.resource_url} if settings.resource_url else {}
-        with OAuth2Client(
+        client: Any = OAuth2Client(
             client_id=settings.oauth_client_id,
             token_endpoint_auth_method="none",
             redirect_uri=redirect_uri,
             scope=requested_scope(settings, metadata),
             code_challenge_method="S256",
             timeout=HTTP_TIMEOUT_SECONDS,
-        ) as client:
+        )
+        with client:
             verifier = generate_token(64)
+            url: str
+            state: str
             url, state = client.create_authorization_url(
-                metadata.authorization_endpoint, state=generate_token(32), code_verifier=verifier, **extra
+                str(metadata.authorization_endpoint), state=generate_token(32), code_verifier=verifier, **extra
             )
             (echo or _to_stderr)(
                 f"Opening the browser to sign in. If it does not open, visit this URL on this machine:\n\n  {url}\n"
@@ -163,8 +131,10 @@ def login(
             (open_browser or webbrowser.open)(url)
             params = listener.wait(settings.login_timeout_seconds)
             try:
-                code = _check_callback(params, state, metadata.issuer)
-                token = client.fetch_token(metadata.token_endpoint, code=code, code_verifier=verifier, **extra)
+                code = _check_callback(params, state, str(metadata.issuer))
+                token: Mapping[str, Any] = client.fetch_token(
+                    str(metadata.token_endpoint), code=code, code_verifier=verifier, **extra
+                )
             except OAuthError as error:
                 raise LoginError(
                     f"the token request was refused ({_describe(error)}). Run `atoms login` again."
@@ -182,53 +152,6 @@ def login(
         raise
     finally:
         listener.close()
-
-
-async def refresh_credentials(credentials: Credentials, http: httpx2.AsyncClient | None = None) -> Credentials:
-    """Exchange the refresh token for new tokens (keeping the rotated refresh token).
-
-    Raises:
-        OAuthError: the server refused (e.g. invalid_grant: expired or revoked refresh token).
-        httpx2.HTTPError: the server could not be reached.
-        LoginError: there is no refresh token.
-    """
-    if not credentials.refresh_token:
-        raise LoginError("the stored session has no refresh token")
-    extra = {"resource": credentials.resource} if credentials.resource else {}
-    async with AsyncOAuth2Client(
-        client_id=credentials.client_id, token_endpoint_auth_method="none", timeout=HTTP_TIMEOUT_SECONDS
-    ) as client:
-        token = await client.refresh_token(credentials.token_endpoint, refresh_token=credentials.refresh_token, **extra)
-    return credentials.model_copy(
-        update={
-            "access_token": token["access_token"],
-            "token_type": token.get("token_type", credentials.token_type),
-            # authlib keeps the old refresh token when the response carries none (no rotation).
-            "refresh_token": token.get("refresh_token") or credentials.refresh_token,
-            "expires_at": _expires_at(token),
-            "scope": token.get("scope", credentials.scope),
-            "obtained_at": _now(),
-        }
-    )
-
-
-def revoke_refresh_token(credentials: Credentials) -> bool:
-    """Revoke the refresh token at the server's RFC 7009 endpoint; False when none is advertised or it failed."""
-    if not credentials.revocation_endpoint or not credentials.refresh_token:
-        return False
-    with OAuth2Client(
-        client_id=credentials.client_id,
-        token_endpoint_auth_method="none",
-        revocation_endpoint_auth_method="none",
-        timeout=HTTP_TIMEOUT_SECONDS,
-    ) as client:
-        try:
-            response = client.revoke_token(
-                credentials.revocation_endpoint, token=credentials.refresh_token, token_type_hint="refresh_token"
-            )
-        except httpx2.HTTPError:
-            return False
-    return response.status_code == 200
 
 
 # ---- helpers ----
@@ -267,7 +190,7 @@ def _single(params: Mapping[str, list[str]], name: str) -> str | None:
 
 
 def _credentials_from_token(
-    token: Mapping[str, Any], settings: Settings, metadata: AuthServerMetadata, *, resource: str | None
+    token: Mapping[str, Any], settings: Settings, metadata: OAuthMetadata, *, resource: str | None
 ) -> Credentials:
     if not token.get("access_token"):
         raise LoginError("the token response carried no access token.")
@@ -275,27 +198,18 @@ def _credentials_from_token(
     if token_type.lower() != "bearer":
         raise LoginError(f"the token response has token_type {token_type!r}; only Bearer tokens are supported.")
     return Credentials(
-        issuer=metadata.issuer,
+        issuer=settings.auth_issuer_url,  # discovery checked that the metadata names this issuer
         client_id=settings.oauth_client_id,
-        token_endpoint=metadata.token_endpoint,
-        revocation_endpoint=metadata.revocation_endpoint,
+        token_endpoint=str(metadata.token_endpoint),
+        revocation_endpoint=str(metadata.revocation_endpoint) if metadata.revocation_endpoint else None,
         resource=resource,
         token_type="Bearer",
         access_token=str(token["access_token"]),
         refresh_token=token.get("refresh_token"),
-        expires_at=_expires_at(token),
+        expires_at=expires_at(token),
         scope=token.get("scope"),
-        obtained_at=_now(),
+        obtained_at=now(),
     )
-
-
-def _expires_at(token: Mapping[str, Any]) -> int | None:
-    value = token.get("expires_at")
-    return int(value) if value is not None else None
-
-
-def _now() -> int:
-    return int(time.time())
 
 
 def _describe(error: OAuthError) -> str:

@@ -19,18 +19,23 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.routes import build_resource_metadata_url, create_protected_resource_routes
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.transport_security import TransportSecuritySettings
-from pydantic import AnyHttpUrl
+from pydantic import AnyHttpUrl, ConfigDict
 from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from atoms_mcp.identity.verifier import AtomsTokenVerifier, JwtVerifier
+from atoms_mcp.core.caller import VerifiedUser
+from atoms_mcp.core.errors import UnauthenticatedError
+from atoms_mcp.identity.verifier import JwtVerifier
 from atoms_mcp.settings import Settings
 
 __all__ = [
+    "AtomsTokenVerifier",
     "ChallengeScopeMiddleware",
     "LOOPBACK_HOSTS",
     "finish_http_app",
@@ -38,10 +43,50 @@ __all__ = [
     "http_settings",
     "resource_url",
     "transport_security",
+    "verified_user",
+    "VerifiedAccessToken",
 ]
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _HAS_SCOPE = re.compile(rb"(^|[\s,])scope=", re.IGNORECASE)
+
+
+class VerifiedAccessToken(AccessToken):
+    """The SDK's access token of a request, carrying the user our verifier verified, so the call uses that user
+    as it is (no second verification, no rebuilding it from the token's fields)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    user: VerifiedUser
+
+
+class AtomsTokenVerifier(TokenVerifier):
+    """The MCP SDK's bearer-token hook for the HTTP transport: a refused token gives 401."""
+
+    def __init__(self, verifier: JwtVerifier) -> None:
+        self._verifier = verifier
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        """The request's access token with its verified user, or None (the SDK then answers 401)."""
+        try:
+            user = await self._verifier.verify(token)
+        except UnauthenticatedError:
+            return None
+        return VerifiedAccessToken(
+            token=token,
+            client_id=user.user_id,
+            scopes=[],
+            expires_at=user.expires_at,
+            subject=user.user_id,
+            claims=user.claims,  # the SDK binds an HTTP session to its principal (iss, sub) from these
+            user=user,
+        )
+
+
+def verified_user() -> VerifiedUser | None:
+    """The user the HTTP transport verified for the current request (None on stdio and in-memory connections)."""
+    access = get_access_token()
+    return access.user if isinstance(access, VerifiedAccessToken) else None
 
 
 def resource_url(settings: Settings) -> str:

@@ -29,9 +29,9 @@ import httpx2
 import jwt
 from authlib.integrations.base_client import OAuthError
 
-from atoms_mcp.identity import oauth_login
-from atoms_mcp.identity.credentials import Credentials, CredentialsError, CredentialStore
-from atoms_mcp.identity.verifier import StaticTokenSource, TokenSource
+from atoms_mcp.core.caller import StaticTokenSource, TokenSource
+from atoms_mcp.identity.credentials import Credentials, CredentialsError, CredentialStore, LoginError
+from atoms_mcp.identity.refresh import refresh_credentials
 from atoms_mcp.settings import Settings
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "CredentialsTokenSource",
     "NotSignedInError",
     "SessionStatus",
+    "default_token_source",
     "refusal_reason",
     "resolve_token_source",
     "unverified_claims",
@@ -83,7 +84,7 @@ def unverified_claims(token: str) -> dict[str, Any] | None:
         claims = jwt.decode(token, options={"verify_signature": False, "verify_exp": False, "verify_aud": False})
     except jwt.PyJWTError:
         return None
-    return claims if isinstance(claims, dict) else None
+    return claims
 
 
 def refusal_reason(claims: dict[str, Any] | None) -> str | None:
@@ -127,7 +128,7 @@ class CredentialsTokenSource:
         credentials: Credentials | None = None,
         *,
         refresh_buffer_seconds: float = REFRESH_BUFFER_SECONDS,
-        refresh: RefreshFn = oauth_login.refresh_credentials,
+        refresh: RefreshFn = refresh_credentials,
     ) -> None:
         self._store = store
         self._credentials = credentials  # None: read the file on the next call
@@ -182,7 +183,7 @@ class CredentialsTokenSource:
             return on_disk
         try:
             fresh = await self._refresh(on_disk)
-        except (OAuthError, oauth_login.LoginError) as error:
+        except (OAuthError, LoginError) as error:
             # Another process may have rotated the refresh token a moment ago: its result is then on disk.
             with contextlib.suppress(CredentialsError):
                 latest = await anyio.to_thread.run_sync(self._store.load)
@@ -248,7 +249,7 @@ def resolve_token_source(
     Raises:
         NotSignedInError: no token and no terminal to log in from.
         CredentialsError: the credentials file is unsafe or unreadable (the message says how to fix it).
-        oauth_login.LoginError: the interactive login failed.
+        LoginError: the interactive login failed.
     """
     if settings.access_token:
         return StaticTokenSource(settings.access_token)
@@ -263,6 +264,20 @@ def resolve_token_source(
             f"not signed in: no ATOMS_ACCESS_TOKEN and no {store.path}. Run `atoms login` in a terminal, "
             "or set ATOMS_ACCESS_TOKEN (CI)."
         )
-    credentials = (login or oauth_login.login)(settings)
+    if login is None:
+        from atoms_mcp.identity.oauth_login import login  # the browser sign-in (and the MCP SDK's OAuth models)
+    credentials = login(settings)
     store.save(credentials)
     return CredentialsTokenSource(store, credentials)
+
+
+def default_token_source(settings: Settings) -> TokenSource:
+    """The stdio token source: ATOMS_ACCESS_TOKEN, else the credentials file of `atoms login` (refreshed as needed).
+
+    Never an interactive login (on stdio, stdin is the protocol) and never an exception: without a usable file
+    the source reads the file again on each call, and its `status()` says what to run.
+    """
+    try:
+        return resolve_token_source(settings, interactive=False)
+    except CredentialsError:  # not signed in, or an unsafe file: reported by status() and on each call
+        return CredentialsTokenSource(CredentialStore(settings.state_dir))

@@ -1,4 +1,4 @@
-"""Who is calling: verification of the user's JWT, where a stdio server gets its token, dev tokens.
+"""Verification of the user's JWT, and dev tokens.
 
 A token is accepted only if its signature verifies (HS256 with `ATOMS_JWT_SECRET`, or RS256/ES256 keys from
 `ATOMS_JWKS_URL`), it has not expired, its audience is `ATOMS_JWT_AUDIENCE`, it names a user (`sub`) and its
@@ -10,78 +10,18 @@ with more than a signed-in user's rights. The verified claims are what the datab
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any
 
 import anyio.to_thread
 import jwt
-from mcp.server.auth.provider import AccessToken, TokenVerifier
 
+from atoms_mcp.core.caller import SIGN_IN_HINT, TokenStatus, VerifiedUser
 from atoms_mcp.core.errors import UnauthenticatedError
 from atoms_mcp.settings import Settings
 
-__all__ = [
-    "AtomsTokenVerifier",
-    "JwtVerifier",
-    "StaticTokenSource",
-    "TokenSource",
-    "TokenStatus",
-    "VerifiedUser",
-    "default_token_source",
-    "mint_token",
-]
+__all__ = ["REQUIRED_ROLE", "JwtVerifier", "mint_token"]
 
 REQUIRED_ROLE = "authenticated"
-SIGN_IN_HINT = "Sign in with `atoms login`, or set ATOMS_ACCESS_TOKEN (local dev: `atoms dev token --user EMAIL`)."
-
-
-@runtime_checkable
-class TokenSource(Protocol):
-    """Where a stdio server gets the user's access token (environment, credentials file, ...)."""
-
-    async def access_token(self) -> str | None:
-        """The current access token (refreshed if the source can), or None when signed out."""
-        ...
-
-    def status(self) -> str:
-        """One line for people: where the token comes from and how to sign in again."""
-        ...
-
-
-class StaticTokenSource:
-    """A fixed token, e.g. `ATOMS_ACCESS_TOKEN`."""
-
-    def __init__(self, token: str | None, origin: str = "ATOMS_ACCESS_TOKEN") -> None:
-        self._token = token or None
-        self._origin = origin
-
-    async def access_token(self) -> str | None:
-        return self._token
-
-    def status(self) -> str:
-        return f"token from {self._origin}" if self._token else f"no token ({SIGN_IN_HINT})"
-
-
-@dataclass(frozen=True, slots=True)
-class VerifiedUser:
-    """A user whose token verified; `claims` become the database's `request.jwt.claims`."""
-
-    user_id: str
-    email: str | None
-    expires_at: int | None
-    claims: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class TokenStatus:
-    """The answer of atoms_status."""
-
-    status: Literal["authenticated", "not_authenticated", "expired"]
-    email: str | None
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "email": self.email, "message": self.message}
 
 
 class JwtVerifier:
@@ -149,43 +89,7 @@ class JwtVerifier:
             except UnauthenticatedError:
                 return TokenStatus("not_authenticated", None, error.message)
             return TokenStatus("expired", expired.email, error.message)
-        return TokenStatus("authenticated", user.email, f"Signed in as {user.email or user.user_id}.")
-
-
-class AtomsTokenVerifier(TokenVerifier):
-    """The MCP SDK's bearer-token hook for the HTTP transport: a refused token gives 401."""
-
-    def __init__(self, verifier: JwtVerifier) -> None:
-        self._verifier = verifier
-
-    async def verify_token(self, token: str) -> AccessToken | None:
-        try:
-            user = await self._verifier.verify(token)
-        except UnauthenticatedError:
-            return None
-        return AccessToken(
-            token=token,
-            client_id=user.user_id,
-            scopes=[],
-            expires_at=user.expires_at,
-            subject=user.user_id,
-            claims=user.claims,
-        )
-
-
-def default_token_source(settings: Settings) -> TokenSource:
-    """The stdio token source: ATOMS_ACCESS_TOKEN, else the credentials file of `atoms login` (refreshed as needed).
-
-    Never an interactive login (on stdio, stdin is the protocol) and never an exception: without a usable file
-    the source reads the file again on each call, and its `status()` says what to run.
-    """
-    from atoms_mcp.identity.credentials import CredentialsError, CredentialStore  # these modules build on this one
-    from atoms_mcp.identity.token_source import CredentialsTokenSource, resolve_token_source
-
-    try:
-        return resolve_token_source(settings, interactive=False)
-    except CredentialsError:  # not signed in, or an unsafe file: reported by status() and on each call
-        return CredentialsTokenSource(CredentialStore(settings.state_dir))
+        return TokenStatus.of(user)
 
 
 def mint_token(
