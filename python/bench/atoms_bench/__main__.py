@@ -23,13 +23,16 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from atoms_bench import report, scenarios
+from atoms_bench.cli_call import cli_call
 from atoms_bench.datagen import DatasetSpec, generate
 from atoms_bench.harness import Figure, Samples
 from atoms_bench.plans import CallPlans, capture_plans
 from atoms_bench.profile import FunctionCost
 from atoms_bench.workload import pick_probe
 from atoms_mcp.database import migrations
-from atoms_mcp.settings import REPO_ROOT, Settings
+from atoms_mcp.settings import Settings
+
+REPO_ROOT = Path.cwd()  # `make bench` runs in the repository: BENCHMARKS.md, docs/ and bench/out/ are written there
 
 PROJECT_SIZE = 100  # mean items per project in every generated dataset, so scaling compares like with like
 
@@ -99,15 +102,17 @@ def dataset_facts(url: str) -> dict[str, Any]:
 
 async def run_all(ctx: scenarios.BenchContext, step: Callable[[str], None], *, throughput_seconds: float) -> None:
     calls = scenarios.read_calls_available(ctx.url)
-    step("1/7 RLS cost")
+    step("RLS cost")
     await scenarios.rls_cost(ctx, calls)
-    step("2/7 server overhead")
+    step("server overhead")
     await scenarios.server_overhead(ctx)
-    step("5/7 audit on/off")
+    step("atoms call vs floor script")
+    await cli_call(ctx)
+    step("audit on/off")
     await scenarios.audit_cost(ctx)
-    step("3/7 write cost")
+    step("write cost")
     await scenarios.write_cost(ctx)
-    step("6/7 throughput")
+    step("throughput")
     await scenarios.throughput(ctx, round_seconds=throughput_seconds, rounds=2)
 
 
@@ -208,10 +213,10 @@ def main(argv: list[str] | None = None) -> int:
         _log("plan report")
         with psycopg.connect(main_url, autocommit=True) as conn:
             plans = capture_plans(conn, scenarios.read_calls_available(main_url), probe)
-        _log("7/7 scaling")
+        _log("scaling")
         scaling = anyio.run(scenarios.scaling, dict(sorted(sizes.items())), iterations)
         anyio.run(lambda: run_all(ctx, _log, throughput_seconds=throughput_seconds))
-        _log("4/7 rate limiter")
+        _log("rate limiter")
         scenarios.rate_limiter(ctx)
         scenarios.rate_limiter_pgbench(ctx, seconds=3 if args.smoke else 10)
         _log("function profiles")

@@ -30,7 +30,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-__all__ = ["DatasetSpec", "LoadReport", "generate", "main"]
+__all__ = ["DatasetSpec", "LoadReport", "generate", "main", "story_rows"]
 
 EPOCH = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 ZERO_HASH = "0" * 64
@@ -652,6 +652,26 @@ def main(argv: list[str] | None = None) -> int:
     report = generate(args.database_url, spec)
     print(report.as_dict())
     return 0
+
+
+def story_rows(spec: DatasetSpec) -> dict[str, list[tuple[object, ...]]]:
+    """The rows a dataset of ``spec`` consists of, generated in memory without a database: items, links, results,
+    history (Jsonb values unwrapped) and the key counters, in the order the loader would stream them."""
+    rng = random.Random(spec.seed)
+    orgs, _ = _organisations(rng, spec)
+    rows: dict[str, list[tuple[object, ...]]] = {"items": [], "links": [], "results": [], "history": []}
+    sinks = _Sinks(
+        items=rows["items"].append,
+        links=rows["links"].append,
+        results=rows["results"].append,
+        history=lambda row: rows["history"].append(tuple(x.obj if isinstance(x, Jsonb) else x for x in row)),
+        counters=[],
+        rows={},
+    )
+    for project in _projects(rng, spec, orgs):
+        _emit_project(project, sinks)
+    rows["counters"] = sinks.counters
+    return rows
 
 
 if __name__ == "__main__":

@@ -176,35 +176,21 @@ def write_markdown(
     lines += ["", "## Dataset", ""]
     lines += [f"- **{k}**: {v}" for k, v in dataset.items()]
     lines += ["", "## Figures", ""]
+    numbers = iter(range(1, 100))
+
+    def heading(title: str) -> str:
+        return f"### {next(numbers)}. {title}"
+
     scenario_titles = {
-        "rls": "1. RLS cost: read RPC as a viewer vs. the same function body as the owner with RLS off",
-        "server": "2. Server overhead: tool call through the MCP server vs. direct RPC vs. `select 1`",
-        "write": "3. Write cost",
-        "audit": "5. Audit on vs. off",
-        "throughput": "6. Throughput (latency of each call under load)",
+        "rls": "RLS cost: read RPC as a viewer vs. the same function body as the owner with RLS off",
+        "server": "Server overhead: tool call through the MCP server vs. direct RPC vs. `select 1`",
+        "cli": "CLI: `atoms call` (a whole process) vs. a Python floor script calling the same RPC",
+        "write": "Write cost",
+        "audit": "Audit on vs. off",
     }
     for key, title in scenario_titles.items():
-        group = [f for f in figures if f.scenario == key]
-        if not group:
-            continue
-        lines += [f"### {title}", "", "| comparison | variant | n | p50 ms | p95 ms | ratio p50 | ratio p95 | goal |",
-                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
-        for f in group:
-            first = True
-            for name, s in f.samples.items():
-                if f.numerator and name not in (f.numerator, f.denominator) and f.scenario in ("server", "write"):
-                    continue
-                ratio = (f"{_fmt(f.ratio_p50)}x", f"{_fmt(f.ratio_p95)}x") if first and f.numerator else ("", "")
-                goal = f"{f.goal_text} {_met(f)}".strip() if first else ""
-                lines.append(
-                    f"| {f.label if first else ''} | {name} | {s.n} | {_fmt(s.p50_ms, 3)} | {_fmt(s.p95_ms, 3)} |"
-                    f" {ratio[0]} | {ratio[1]} | {goal} |"
-                )
-                first = False
-            if f.note:
-                lines.append(f"| | *{f.note}* | | | | | | |")
-        lines.append("")
-    lines += ["### 4. Rate limiter and audit batch writer", ""]
+        lines += _figure_group(heading(title), [f for f in figures if f.scenario == key])
+    lines += [heading("Rate limiter and audit batch writer"), ""]
     if isinstance(rl, Mapping) and rl:
         lines += ["From `atoms_bench.rate_limit_audit` (8 Python threads):", ""]
         lines += ["```json", json.dumps(rl, indent=2, default=str), "```", ""]
@@ -219,10 +205,14 @@ def write_markdown(
             "",
         ]
     tp = metrics.get("throughput")
+    throughput_figures = [f for f in figures if f.scenario == "throughput"]
+    if tp or throughput_figures:
+        lines += _figure_group(heading("Throughput (latency of each call under load)"), throughput_figures) or [
+            heading("Throughput"),
+            "",
+        ]
     if tp:
         lines += [
-            "### 6. Throughput",
-            "",
             f"{tp['clients']} concurrent clients (one user each, 80 % reads / 20 % writes), "
             f"{tp['seconds_per_variant']:.0f} s per variant in alternating rounds.",
             "",
@@ -239,7 +229,7 @@ def write_markdown(
     if scaling:
         sizes = sorted({size for name, row in scaling.items() if not name.startswith("_") for size in row})
         lines += [
-            "### 7. Scaling (p50 ms, a project of about the same size in every dataset)",
+            heading("Scaling (p50 ms, a project of about the same size in every dataset)"),
             "",
             "| call | " + " | ".join(f"{s:,} items" for s in sizes) + " | largest / smallest |",
             "|---|" + "---|" * (len(sizes) + 1),
@@ -320,3 +310,27 @@ def write_chart(path: Path, figures: Sequence[Figure], scaling: Mapping[str, Any
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _figure_group(title: str, group: Sequence[Figure]) -> list[str]:
+    """One section of figures: per comparison, each variant's n, p50, p95, the ratios and the goal."""
+    if not group:
+        return []
+    lines = [title, "", "| comparison | variant | n | p50 ms | p95 ms | ratio p50 | ratio p95 | goal |",
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for f in group:
+        first = True
+        for name, s in f.samples.items():
+            if f.numerator and name not in (f.numerator, f.denominator) and f.scenario in ("server", "write"):
+                continue
+            ratio = (f"{_fmt(f.ratio_p50)}x", f"{_fmt(f.ratio_p95)}x") if first and f.numerator else ("", "")
+            goal = f"{f.goal_text} {_met(f)}".strip() if first else ""
+            lines.append(
+                f"| {f.label if first else ''} | {name} | {s.n} | {_fmt(s.p50_ms, 3)} | {_fmt(s.p95_ms, 3)} |"
+                f" {ratio[0]} | {ratio[1]} | {goal} |"
+            )
+            first = False
+        if f.note:
+            lines.append(f"| | *{f.note}* | | | | | | |")
+    lines.append("")
+    return lines

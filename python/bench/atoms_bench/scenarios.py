@@ -182,7 +182,7 @@ async def in_memory_client(ctx: BenchContext, user_id: str, *, audit_sink: Any =
     from mcp import Client
     from mcp.types import Implementation
 
-    from atoms_mcp.identity.verifier import StaticTokenSource
+    from atoms_mcp.core.caller import StaticTokenSource
     from atoms_mcp.server.app import create_server
 
     settings = server_settings(ctx)
@@ -213,7 +213,7 @@ def http_server(ctx: BenchContext, *, pool_max_size: int = 8) -> Any:
     }
     code = (
         "import uvicorn\n"
-        "from atoms_mcp.server.app import create_http_app\n"
+        "from atoms_mcp.server.transports import create_http_app\n"
         "from atoms_mcp.settings import Settings\n"
         f"uvicorn.run(create_http_app(Settings()), host='127.0.0.1', port={port}, log_level='warning',"
         " access_log=False)\n"
@@ -436,11 +436,8 @@ async def write_cost(ctx: BenchContext) -> None:
 
 
 def rate_limiter(ctx: BenchContext) -> None:
-    try:
-        from atoms_bench import rate_limit_audit  # type: ignore[attr-defined]
-    except ImportError:
-        ctx.metrics["rate_limit"] = {"pending": "atoms_bench.rate_limit_audit (branch ratelimit) not merged"}
-        return
+    from atoms_bench import rate_limit_audit
+
     ctx.metrics["rate_limit"] = rate_limit_audit.run(ctx.url, smoke=ctx.smoke)
 
 
