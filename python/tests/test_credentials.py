@@ -19,6 +19,7 @@ def _credentials(**changes: object) -> Credentials:
         access_token="access-1",
         refresh_token="refresh-1",
         expires_at=2_000_000_000,
+        obtained_at=1_900_000_000,  # fixed: two helpers built in different seconds compare equal
     )
     return base.model_copy(update=changes)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-__all__ = ["ensure_local_server"]
+__all__ = ["ensure_local_server", "stop_private_cluster"]
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", ""}
 
@@ -49,6 +49,16 @@ def ensure_local_server(url: str, state_dir: Path, *, wait_seconds: float = 30.0
     _as_postgres([str(bindir / "pg_ctl"), "-D", str(datadir), "-l", str(log), "-o", options, "start"])
     _wait(url, wait_seconds)
     return "private cluster"
+
+
+def stop_private_cluster(state_dir: Path) -> bool:
+    """Stop the private cluster under ``state_dir/pgdata`` if one runs there; False when there is none."""
+    datadir = state_dir / "pgdata"
+    bindir = _postgres_bindir()
+    if bindir is None or not (datadir / "postmaster.pid").exists():
+        return False
+    _as_postgres([str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "fast", "-w", "stop"])
+    return True
 
 
 def _answers(url: str) -> bool:
