@@ -33,14 +33,14 @@ with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
 def _run(command: list[str], env: dict[str, str]) -> None:
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"{command[0]} exited {done.returncode}: {done.stderr.strip()[-500:]}")
+        raise RuntimeError(f"{command[0]} exited {done.returncode}: {(done.stderr or done.stdout).strip()[-500:]}")
 
 
 async def cli_call(ctx: BenchContext) -> None:
     """Wall time of `atoms call atoms_get_item` vs. the floor script vs. an empty interpreter (subprocesses)."""
     from atoms_mcp.identity.verifier import mint_token
 
-    settings = server_settings(ctx, rate_limit_rpm=100_000)
+    settings = server_settings(ctx)
     probe = ctx.probe
     token = mint_token(settings.jwt_secret, user_id=probe.viewer_id, email=None, ttl_seconds=6 * 3600)
     claims = json.dumps({"sub": probe.viewer_id, "role": "authenticated", "aud": "authenticated"})
@@ -49,7 +49,7 @@ async def cli_call(ctx: BenchContext) -> None:
         "ATOMS_DATABASE_URL": ctx.url,
         "ATOMS_GATEWAY_DATABASE_URL": ctx.gateway,
         "ATOMS_ACCESS_TOKEN": token,
-        "ATOMS_RATE_LIMIT_RPM": "100000",
+        "ATOMS_RATE_LIMIT_RPM": "10000",
         "ATOMS_STATE_DIR": str(ctx.state_dir),
     }
     atoms = str(Path(sys.executable).parent / "atoms")

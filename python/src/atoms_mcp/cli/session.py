@@ -14,7 +14,6 @@ from atoms_mcp.core.clients import CLI_ACTOR, CLI_CLIENT_NAME
 from atoms_mcp.core.errors import AtomsError, UnauthenticatedError
 from atoms_mcp.core.gateway import CallContext, Gateway
 from atoms_mcp.identity.credentials import CredentialsError, CredentialStore
-from atoms_mcp.identity.refresh import revoke_refresh_token
 from atoms_mcp.identity.token_source import default_token_source, unverified_claims
 from atoms_mcp.identity.verifier import JwtVerifier
 from atoms_mcp.settings import Settings
@@ -81,6 +80,8 @@ def login(ctx: typer.Context) -> None:
 
 def logout(ctx: typer.Context) -> None:
     """Revoke the refresh token (when the server offers RFC 7009 revocation) and delete the credentials file."""
+    from atoms_mcp.identity.refresh import revoke_refresh_token  # the OAuth client, loaded for this command only
+
     store = CredentialStore(settings_of(ctx).state_dir)
     try:
         credentials = store.load()

@@ -25,13 +25,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import anyio
-import httpx2
 import jwt
-from authlib.integrations.base_client import OAuthError
 
 from atoms_mcp.core.caller import StaticTokenSource, TokenSource
 from atoms_mcp.identity.credentials import Credentials, CredentialsError, CredentialStore, LoginError
-from atoms_mcp.identity.refresh import refresh_credentials
 from atoms_mcp.settings import Settings
 
 __all__ = [
@@ -119,6 +116,13 @@ def _status_for(token: str, source: str, expires_at: int | None, now: float) -> 
 RefreshFn = Callable[[Credentials], Awaitable[Credentials]]
 
 
+async def _refresh_over_oauth(credentials: Credentials) -> Credentials:
+    """The refresh-token grant (identity.refresh, loaded on first use: authlib and httpx2 cost startup time)."""
+    from atoms_mcp.identity.refresh import refresh_credentials
+
+    return await refresh_credentials(credentials)
+
+
 class CredentialsTokenSource:
     """The token of `atoms login`, refreshed (single-flight) when it expires within the buffer."""
 
@@ -128,12 +132,12 @@ class CredentialsTokenSource:
         credentials: Credentials | None = None,
         *,
         refresh_buffer_seconds: float = REFRESH_BUFFER_SECONDS,
-        refresh: RefreshFn = refresh_credentials,
+        refresh: RefreshFn | None = None,
     ) -> None:
         self._store = store
         self._credentials = credentials  # None: read the file on the next call
         self._buffer = refresh_buffer_seconds
-        self._refresh = refresh
+        self._refresh = refresh or _refresh_over_oauth
         self._lock = asyncio.Lock()
         # A session whose refresh was refused: never retried; a new `atoms login` (a new file) replaces it.
         self._dead: Credentials | None = None
@@ -168,6 +172,10 @@ class CredentialsTokenSource:
         return on_disk
 
     async def _refreshed(self, stale: Credentials) -> Credentials | None:
+        # The OAuth client libraries load only when a session needs refreshing (a fast `atoms call` otherwise).
+        import httpx2
+        from authlib.integrations.base_client import OAuthError
+
         # Another atoms process may have refreshed (and rotated) already: prefer what is on disk.
         self._credentials = None
         try:
