@@ -1,4 +1,4 @@
-"""Database errors map to the catalogue's codes; only our own SQLSTATEs carry their message through."""
+"""Database errors map to the documented error codes; only our own SQLSTATEs carry their message through."""
 
 from __future__ import annotations
 

@@ -91,7 +91,7 @@ def module_url(module_db: psycopg.Connection) -> str:
     return make_conninfo(host=info.host, port=info.port, user=info.user, dbname=info.dbname, password=info.password)
 
 
-def test_every_tool_of_the_catalogue_has_a_case() -> None:
+def test_every_registered_tool_has_a_case() -> None:
     assert set(CASES) == set(TOOLS_BY_NAME)
     assert len(TOOLS) == 20
 

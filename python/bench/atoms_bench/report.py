@@ -321,7 +321,7 @@ def _figure_group(title: str, group: Sequence[Figure]) -> list[str]:
     for f in group:
         first = True
         for name, s in f.samples.items():
-            if f.numerator and name not in (f.numerator, f.denominator) and f.scenario in ("server", "write"):
+            if f.numerator and name not in (f.numerator, f.denominator) and f.scenario in ("server", "write", "cli"):
                 continue
             ratio = (f"{_fmt(f.ratio_p50)}x", f"{_fmt(f.ratio_p95)}x") if first and f.numerator else ("", "")
             goal = f"{f.goal_text} {_met(f)}".strip() if first else ""

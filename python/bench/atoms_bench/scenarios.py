@@ -1,4 +1,4 @@
-"""The benchmark scenarios (issue 8). Each returns Figures (or plain metrics) measured in one run, interleaved.
+"""The benchmark scenarios. Each returns Figures (or plain metrics) measured in one run, interleaved.
 
 1 RLS cost · 2 server overhead · 3 write cost · 4 rate limiter (ratelimit's module) · 5 audit on/off ·
 6 throughput (HTTP vs direct, 16 clients, 80/20) · 7 scaling (10k/100k/1M items, fixed project size).
@@ -432,7 +432,7 @@ async def write_cost(ctx: BenchContext) -> None:
     ctx.figures.append(fig)
 
 
-# ---- 4. rate limiter (module of the ratelimit branch) ----
+# ---- rate limiter (atoms_bench.rate_limit_audit) ----
 
 
 def rate_limiter(ctx: BenchContext) -> None:

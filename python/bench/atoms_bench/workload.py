@@ -73,7 +73,7 @@ def read_statement(call: ReadCall, probe: Probe, schema: str = "public") -> tupl
 
 
 def available(conn: psycopg.Connection, function: str, schema: str = "public") -> bool:
-    """Whether ``schema.function`` exists (read RPCs land on their own branch)."""
+    """Whether ``schema.function`` exists in the database measured."""
     row = conn.execute(
         "select exists (select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
         " where n.nspname = %s and p.proname = %s)",

@@ -46,7 +46,7 @@ class AtomsError(Exception):
         self.details = details
 
     def to_error(self) -> dict[str, Any]:
-        """The `error` object of the catalogue's error envelope."""
+        """The `error` object of a failed call's envelope `{status: "error", error}`."""
         error: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.details is not None:
             error["details"] = self.details
