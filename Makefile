@@ -1,5 +1,6 @@
 # atoms: the front door. `make run` brings up a seeded local database (and the MCP server); `make test` runs
-# every check CI runs. Configuration comes from ATOMS_* variables (README "Configuration").
+# every check CI runs. Both start with `make setup`, which installs what a fresh machine lacks. Configuration
+# comes from ATOMS_* variables (README "Configuration").
 
 SHELL := /bin/bash
 .ONESHELL:
@@ -10,24 +11,32 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 ATOMS_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/atoms
 ATOMS_PGTAP_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/atoms_pgtap
-export ATOMS_DATABASE_URL
 ATOMS_BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/atoms_bench
-export ATOMS_BENCH_DATABASE_URL
+export ATOMS_DATABASE_URL ATOMS_BENCH_DATABASE_URL
 BENCH_ITEMS ?= 1000000
 
-.PHONY: setup run test test-pytest test-pgtap test-policies lint db-reset policies-doc bench-data bench bench-smoke
+.PHONY: setup system-packages database-server run test test-pytest test-pgtap test-policies lint db-reset \
+	policies-doc bench-data bench bench-smoke
 
-setup: $(VENV)/.installed node_modules/.installed
+## setup: Debian packages of packages/debian.txt, the venv, the pinned npm tools, and a PostgreSQL that answers
+setup: system-packages $(VENV)/.installed node_modules/.installed database-server
+
+system-packages:
+	scripts/install-debian-packages packages/debian.txt
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
+
+# The server of ATOMS_DATABASE_URL: the running one, else the machine's cluster, else a private one in .atoms/.
+database-server: $(VENV)/.installed
+	$(BIN)/atoms db start --database-url '$(ATOMS_DATABASE_URL)'
 
 ## run: seeded local database, a dev token with client configuration, then the MCP server over HTTP
 ATOMS_HTTP_HOST ?= 127.0.0.1
@@ -56,21 +65,22 @@ lint: setup
 	$(BIN)/sqlfluff lint supabase/ --processes 2
 	$(BIN)/ruff check python/
 	$(BIN)/ruff format --check python/
+	$(BIN)/pyright
 
 db-reset: setup
 	$(BIN)/atoms db reset --seed
 
 policies-doc: setup
-	$(BIN)/python -m atoms_mcp.contract > policies/README.md
+	$(BIN)/python -m atoms_mcp.database.contract policies > policies/README.md
 
 ## bench-data: recreate $(ATOMS_BENCH_DATABASE_URL) and load the generated dataset (1M items by default)
 bench-data: setup
-	$(BIN)/python -m atoms_mcp.datagen --reset --database-url '$(ATOMS_BENCH_DATABASE_URL)' --items $(BENCH_ITEMS)
+	$(BIN)/python -m atoms_bench.datagen --reset --database-url '$(ATOMS_BENCH_DATABASE_URL)' --items $(BENCH_ITEMS)
 
 ## bench: the full benchmark on the bench-data dataset; writes BENCHMARKS.md and docs/benchmarks.png
 bench: setup
-	$(BIN)/python -m atoms_mcp.bench --full --database-url '$(ATOMS_BENCH_DATABASE_URL)'
+	$(BIN)/python -m atoms_bench --full --database-url '$(ATOMS_BENCH_DATABASE_URL)'
 
 ## bench-smoke: a few minutes on small generated data (CI keeps the harness working); output in bench/out/
 bench-smoke: setup
-	$(BIN)/python -m atoms_mcp.bench --smoke
+	$(BIN)/python -m atoms_bench --smoke

@@ -15,10 +15,11 @@ from pytest_postgresql import factories
 from pytest_postgresql.executors.noop import NoopExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
 
-from atoms_mcp import migrations
-from atoms_mcp.settings import REPO_ROOT, Settings
+from atoms_mcp.database import migrations
+from atoms_mcp.settings import Settings
 from oauth_server import TestAuthorizationServer
 
+REPO_ROOT = Path(__file__).resolve().parents[2]  # the tests run from a checkout of the repository
 SUPABASE_DIR = REPO_ROOT / "supabase"
 TEST_SERVER_URL = os.environ.get("ATOMS_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 _SERVER = conninfo_to_dict(TEST_SERVER_URL)
@@ -40,6 +41,17 @@ postgresql_noproc = factories.postgresql_noproc(
     load=[load_schema],
 )
 postgresql = factories.postgresql("postgresql_noproc")
+
+
+# The variables the test harness itself reads (where its PostgreSQL server is); every other ATOMS_* is cleared.
+HARNESS_VARIABLES = frozenset({"ATOMS_TEST_DATABASE_URL"})
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ATOMS_* variable of the developer's environment reaches a test (only HARNESS_VARIABLES stay)."""
+    for name in [n for n in os.environ if n.startswith("ATOMS_") and n not in HARNESS_VARIABLES]:
+        monkeypatch.delenv(name)
 
 
 @pytest.fixture
@@ -87,7 +99,7 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-# ---- sign-in (oauth branch): a real authorization server on loopback, settings pointing at it ----
+# ---- sign-in: a real authorization server on loopback, settings pointing at it ----
 
 
 @pytest.fixture
@@ -101,10 +113,8 @@ def auth_server() -> Iterator[TestAuthorizationServer]:
 
 
 @pytest.fixture
-def oauth_settings(tmp_path: Path, auth_server: TestAuthorizationServer, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """Settings for the CLI against `auth_server`, with a private state dir and no ATOMS_* from the environment."""
-    for name in [n for n in os.environ if n.startswith("ATOMS_") and n != "ATOMS_TEST_DATABASE_URL"]:
-        monkeypatch.delenv(name)
+def oauth_settings(tmp_path: Path, auth_server: TestAuthorizationServer) -> Settings:
+    """Settings for the CLI against `auth_server`, with a private state dir."""
     return Settings(
         auth_issuer_url=auth_server.url,
         state_dir=tmp_path / "state",

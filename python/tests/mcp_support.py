@@ -10,7 +10,7 @@ from typing import Any
 from mcp.types import CallToolResult, TextContent
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from atoms_mcp.auth import mint_token
+from atoms_mcp.identity.verifier import mint_token
 from atoms_mcp.settings import DEV_JWT_SECRET, Settings
 from principals import PRINCIPALS
 

@@ -1,6 +1,5 @@
 """Helpers of the read-path suites (test_read_*.py): call a read RPC as a principal, expect a SQLSTATE, and build
-hand-made fixture projects directly as the superuser (the write RPCs are another issue's; the reads must not
-depend on them)."""
+hand-made fixture projects directly as the superuser (so the read suites do not depend on the write RPCs)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import pytest
 
-from atoms_mcp.audit import AuditQueue, AuditRecordRejectedError, sanitize_params
+from atoms_mcp.core.audit import AuditQueue, AuditRecordRejectedError, sanitize_params
 from mcp_support import ListSink
 
 pytestmark = pytest.mark.anyio

@@ -14,8 +14,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from atoms_mcp.auth import AtomsTokenVerifier, JwtVerifier, StaticTokenSource, TokenSource, mint_token
-from atoms_mcp.errors import UnauthenticatedError
+from atoms_mcp.core.caller import StaticTokenSource, TokenSource
+from atoms_mcp.core.errors import UnauthenticatedError
+from atoms_mcp.identity.resource_server import AtomsTokenVerifier, VerifiedAccessToken
+from atoms_mcp.identity.verifier import JwtVerifier, mint_token
 from atoms_mcp.settings import DEV_JWT_SECRET
 from mcp_support import make_settings, token_for
 
@@ -74,11 +76,12 @@ async def test_status_tells_authenticated_expired_and_not_authenticated(verifier
     assert (forged.status, forged.email) == ("not_authenticated", None)
 
 
-async def test_the_sdk_token_verifier_returns_claims_or_none(verifier: JwtVerifier) -> None:
+async def test_the_sdk_token_verifier_carries_the_verified_user_or_refuses(verifier: JwtVerifier) -> None:
     sdk = AtomsTokenVerifier(verifier)
     access = await sdk.verify_token(token_for("viewer"))
-    assert access is not None and access.subject == "a0000000-0000-4000-8000-0000000000a3"
-    assert access.claims is not None and access.claims["email"] == "viewer@acme.test"
+    assert isinstance(access, VerifiedAccessToken) and access.subject == "a0000000-0000-4000-8000-0000000000a3"
+    assert (access.user.user_id, access.user.email) == ("a0000000-0000-4000-8000-0000000000a3", "viewer@acme.test")
+    assert access.user.claims["role"] == "authenticated"
     assert await sdk.verify_token(token_for("viewer", role="service_role")) is None
 
 

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import anyio
 import pytest
-from psycopg.types.json import Jsonb
 
-from atoms_mcp.bench.harness import Figure, Samples, interleave, percentile
-from atoms_mcp.bench.report import write_chart, write_markdown
-from atoms_mcp.datagen import DatasetSpec, _emit_project, _organisations, _projects, _Sinks
+from atoms_bench.datagen import DatasetSpec, story_rows
+from atoms_bench.harness import Figure, Samples, interleave, percentile
+from atoms_bench.report import write_chart, write_markdown
 
 
 def test_percentile_interpolates_between_closest_ranks() -> None:
@@ -72,23 +71,7 @@ def test_report_and_chart_are_written_from_figures(tmp_path: Path) -> None:
 
 
 def _story(seed: int) -> dict[str, list[tuple[object, ...]]]:
-    spec = DatasetSpec(items=600, orgs=2, projects_per_org=3, seed=seed)
-    rng = random.Random(spec.seed)
-    orgs, _ = _organisations(rng, spec)
-    rows: dict[str, list[tuple[object, ...]]] = {"items": [], "links": [], "results": [], "history": []}
-    sinks = _Sinks(
-        items=rows["items"].append,
-        links=rows["links"].append,
-        results=rows["results"].append,
-        # Jsonb wrappers compare by identity: keep their content.
-        history=lambda row: rows["history"].append(tuple(x.obj if isinstance(x, Jsonb) else x for x in row)),
-        counters=[],
-        rows={},
-    )
-    for project in _projects(rng, spec, orgs):
-        _emit_project(project, sinks)
-    rows["counters"] = sinks.counters
-    return rows
+    return story_rows(DatasetSpec(items=600, orgs=2, projects_per_org=3, seed=seed))
 
 
 def test_the_generator_is_deterministic_for_a_seed() -> None:

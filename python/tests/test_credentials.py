@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from atoms_mcp.credentials import Credentials, CredentialsError, CredentialStore, InsecureCredentialsError
+from atoms_mcp.identity.credentials import Credentials, CredentialsError, CredentialStore, InsecureCredentialsError
 
 
 def _credentials(**changes: object) -> Credentials:
@@ -19,6 +19,7 @@ def _credentials(**changes: object) -> Credentials:
         access_token="access-1",
         refresh_token="refresh-1",
         expires_at=2_000_000_000,
+        obtained_at=1_900_000_000,  # fixed: two helpers built in different seconds compare equal
     )
     return base.model_copy(update=changes)
 

@@ -1,12 +1,12 @@
-"""Database errors map to the catalogue's codes; only our own SQLSTATEs carry their message through."""
+"""Database errors map to the documented error codes; only our own SQLSTATEs carry their message through."""
 
 from __future__ import annotations
 
 import psycopg
 import pytest
 
-from atoms_mcp._clients import actor_for, client_label
-from atoms_mcp.errors import (
+from atoms_mcp.core.clients import CLI_ACTOR, actor_for, client_label
+from atoms_mcp.core.errors import (
     SQLSTATE_TO_ERROR,
     AtomsError,
     ConflictError,
@@ -103,6 +103,16 @@ def test_every_mapped_sqlstate_is_a_known_code() -> None:
 )
 def test_actor_names_the_client_family(client: str | None, override: str | None, actor: str) -> None:
     assert actor_for(client, override) == actor
+
+
+@pytest.mark.parametrize(
+    ("client", "override"),
+    [("cli", None), ("atoms-cli", None), ("CLI", None), (None, "cli"), ("claude-code", "atoms-cli"), ("user", None)],
+)
+def test_no_client_name_makes_the_mcp_actor_the_cli_or_a_user(client: str | None, override: str | None) -> None:
+    """The MCP server derives every actor with the mcp_ prefix: a client calling itself the CLI stays an MCP client."""
+    actor = actor_for(client, override)
+    assert actor.startswith("mcp_") and actor not in (CLI_ACTOR, "user")
 
 
 def test_client_label_keeps_the_raw_name_capped_and_printable() -> None:

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from atoms_mcp.settings import REPO_ROOT
+from conftest import REPO_ROOT
 from mcp_support import ACME_PROJECT, gateway_url, token_for
 
 INSPECTOR = REPO_ROOT / "node_modules" / ".bin" / "mcp-inspector"

@@ -15,10 +15,9 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from atoms_mcp import migrations
-from atoms_mcp.settings import REPO_ROOT
-from atoms_mcp.sqlsplit import split_statements
-from conftest import SUPABASE_DIR, TEST_SERVER_URL
+from atoms_mcp.database import migrations
+from atoms_mcp.database.sqlsplit import split_statements
+from conftest import REPO_ROOT, SUPABASE_DIR, TEST_SERVER_URL
 
 
 def test_split_keeps_semicolons_inside_strings_comments_and_bodies() -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from atoms_mcp import oauth_login
-from atoms_mcp.cli import app
-from atoms_mcp.credentials import CredentialStore
+from atoms_mcp.cli.app import app
+from atoms_mcp.identity import oauth_login
+from atoms_mcp.identity.credentials import CredentialStore
 from atoms_mcp.settings import Settings
 from oauth_server import Browser, TestAuthorizationServer
 

@@ -10,8 +10,8 @@ import jwt
 import pytest
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
-from atoms_mcp import oauth_login
-from atoms_mcp.oauth_login import LoginError, discovery_urls, login
+from atoms_mcp.identity import oauth_login
+from atoms_mcp.identity.oauth_login import LoginError, discovery_urls, login
 from atoms_mcp.settings import Settings
 from oauth_server import SEED_USER_EMAIL, SEED_USER_ID, Browser, TestAuthorizationServer
 

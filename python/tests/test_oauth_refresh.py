@@ -9,11 +9,12 @@ import anyio
 import pytest
 from authlib.integrations.base_client import OAuthError
 
-from atoms_mcp.auth import StaticTokenSource
-from atoms_mcp.credentials import Credentials, CredentialStore, InsecureCredentialsError
-from atoms_mcp.oauth_login import login, refresh_credentials
+from atoms_mcp.core.caller import StaticTokenSource
+from atoms_mcp.identity.credentials import Credentials, CredentialStore, InsecureCredentialsError
+from atoms_mcp.identity.oauth_login import login
+from atoms_mcp.identity.refresh import refresh_credentials
+from atoms_mcp.identity.token_source import CredentialsTokenSource, NotSignedInError, resolve_token_source
 from atoms_mcp.settings import Settings
-from atoms_mcp.token_source import CredentialsTokenSource, NotSignedInError, resolve_token_source
 from oauth_server import Browser, TestAuthorizationServer
 
 pytestmark = pytest.mark.anyio

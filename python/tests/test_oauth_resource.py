@@ -22,11 +22,11 @@ from joserfc.jwk import KeySet, RSAKey
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from atoms_mcp.auth import JwtVerifier
-from atoms_mcp.errors import UnauthenticatedError
-from atoms_mcp.oauth_login import login
-from atoms_mcp.resource_server import transport_security
-from atoms_mcp.server import create_http_app
+from atoms_mcp.core.errors import UnauthenticatedError
+from atoms_mcp.identity.oauth_login import login
+from atoms_mcp.identity.resource_server import transport_security
+from atoms_mcp.identity.verifier import JwtVerifier
+from atoms_mcp.server.transports import create_http_app
 from atoms_mcp.settings import Settings
 from mcp_support import ListSink, make_settings
 from oauth_server import SEED_USER_EMAIL, SEED_USER_ID, Browser, TestAuthorizationServer, signing_key

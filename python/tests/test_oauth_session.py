@@ -11,13 +11,13 @@ import pytest
 from mcp import Client
 from typer.testing import CliRunner
 
-from atoms_mcp.auth import StaticTokenSource, default_token_source
-from atoms_mcp.cli import app
-from atoms_mcp.credentials import Credentials, CredentialStore
-from atoms_mcp.oauth_login import login
-from atoms_mcp.server import create_server
+from atoms_mcp.cli.app import app
+from atoms_mcp.core.caller import StaticTokenSource
+from atoms_mcp.identity.credentials import Credentials, CredentialStore
+from atoms_mcp.identity.oauth_login import login
+from atoms_mcp.identity.token_source import CredentialsTokenSource, default_token_source
+from atoms_mcp.server.app import create_server
 from atoms_mcp.settings import Settings
-from atoms_mcp.token_source import CredentialsTokenSource
 from mcp_support import ListSink, gateway_url
 from oauth_server import SEED_USER_EMAIL, SEED_USER_ID, Browser, TestAuthorizationServer
 

@@ -10,14 +10,22 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from atoms_mcp.contract import PRINCIPALS, TABLE_ACTIONS, Contract, RpcRule, TableRule, load_contract, render_markdown
-from atoms_mcp.settings import REPO_ROOT
+from atoms_mcp.database.contract import (
+    PRINCIPALS,
+    TABLE_ACTIONS,
+    Contract,
+    RpcRule,
+    TableRule,
+    load_contract,
+    render_markdown,
+)
+from conftest import REPO_ROOT
 from principals import PRINCIPALS as ACTORS
 from principals import act_as
 
 pytestmark = pytest.mark.policies
 
-CONTRACT = load_contract()
+CONTRACT = load_contract(REPO_ROOT / "policies")
 
 TABLE_CELLS = [
     pytest.param(table, action, principal, id=f"{table.name}-{action}-{principal}")

@@ -6,9 +6,9 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from atoms_mcp.bench.plans import capture_plans, render_plan, seq_scans
-from atoms_mcp.bench.workload import READ_CALLS, available, pick_probe
-from atoms_mcp.datagen import DatasetSpec, generate
+from atoms_bench.datagen import DatasetSpec, generate
+from atoms_bench.plans import capture_plans, render_plan, seq_scans
+from atoms_bench.workload import READ_CALLS, available, pick_probe
 
 pytestmark = pytest.mark.slow
 
@@ -22,9 +22,9 @@ def dataset(db: psycopg.Connection, db_url: str) -> psycopg.Connection:
     return db
 
 
-def test_every_read_rpc_of_the_catalogue_exists(db: psycopg.Connection) -> None:
+def test_every_read_rpc_the_benchmark_calls_exists(db: psycopg.Connection) -> None:
     missing = sorted({c.function for c in READ_CALLS if not available(db, c.function)})
-    assert missing == [], f"read RPCs named in the tool catalogue are missing: {missing}"
+    assert missing == [], f"read RPCs the benchmark calls are missing: {missing}"
 
 
 def test_read_rpcs_never_scan_a_big_table_sequentially(dataset: psycopg.Connection) -> None:

@@ -271,7 +271,7 @@ def test_a_check_committed_before_a_failing_tool_call_still_counts(db: psycopg.C
 
 @pytest.mark.slow
 def test_the_benchmark_module_runs_in_smoke_mode_and_is_exact(db_url: str) -> None:
-    from atoms_mcp.bench import rate_limit_audit
+    from atoms_bench import rate_limit_audit
 
     result = rate_limit_audit.run(db_url, smoke=True)
     assert result["exact"] is True

@@ -99,7 +99,7 @@ def test_coverage_rejects_bad_arguments(project: Project, args: dict[str, object
 # ---- atoms_project_summary ----
 
 
-def test_summary_has_the_catalogue_shape_and_counts_live_items(project: Project) -> None:
+def test_summary_has_the_documented_shape_and_counts_live_items(project: Project) -> None:
     summary = rpc(project.db, VIEWER, "atoms_project_summary", project_id=project.id)
     assert set(summary) == {"project", "counts", "coverage", "tests", "recent_changes", "history_intact"}
     assert summary["project"] == {"id": project.id, "name": "Fixture project", "org_name": "Acme Automotive"}

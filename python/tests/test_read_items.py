@@ -276,7 +276,7 @@ def _update(p: Project, key: str, **fields: str) -> None:
         )
 
 
-def test_get_history_is_newest_first_with_the_catalogue_shape_and_a_limit(project: Project) -> None:
+def test_get_history_is_newest_first_with_the_documented_shape_and_a_limit(project: Project) -> None:
     _update(project, "REQ-001", title="Renamed")
     _update(project, "REQ-001", summary="new summary")
     _update(project, "REQ-002", body="other item")

@@ -64,7 +64,7 @@ def project(db: psycopg.Connection) -> Project:
     return p
 
 
-def test_a_rooted_diagram_has_the_catalogue_syntax(project: Project) -> None:
+def test_a_rooted_diagram_has_the_documented_syntax(project: Project) -> None:
     result = export(project, root_item_id="REQ-001", depth=1)
     assert result["mermaid"] == "\n".join(
         [

@@ -35,7 +35,7 @@ def project(db: psycopg.Connection) -> Project:
     return p
 
 
-def test_trace_result_has_the_catalogue_shape(project: Project) -> None:
+def test_trace_result_has_the_documented_shape(project: Project) -> None:
     result = trace(project, "REQ-002", "upstream")
     assert set(result) == {"root", "direction", "items", "total_count"}
     assert result["root"] == "REQ-002" and result["direction"] == "upstream"

@@ -15,11 +15,11 @@ from mcp import Client, MCPError
 from mcp.types import Implementation
 from pydantic import Field
 
-from atoms_mcp.audit import DatabaseAuditSink
-from atoms_mcp.auth import StaticTokenSource
-from atoms_mcp.models import ToolInput
-from atoms_mcp.server import create_server
-from atoms_mcp.tools import TOOLS, ToolSpec
+from atoms_mcp.core.audit import DatabaseAuditSink
+from atoms_mcp.core.caller import StaticTokenSource
+from atoms_mcp.core.models import ToolInput
+from atoms_mcp.core.registry import TOOLS, ToolSpec
+from atoms_mcp.server.app import create_server
 from mcp_support import ACME_PROJECT, ListSink, error_code, gateway_url, make_settings, payload, token_for
 from principals import PRINCIPALS
 
@@ -53,6 +53,19 @@ async def test_a_change_through_the_server_is_attributed_to_the_ai_client(url: s
         ).fetchall()
     assert [(event, actor) for event, actor, _ in rows] == [("created", "mcp_claude"), ("updated", "user")]
     assert rows[0][2] is not None and rows[1][2] is None
+
+
+async def test_an_mcp_client_calling_itself_the_cli_is_recorded_as_an_mcp_client(url: str, tmp_path: Path) -> None:
+    settings = make_settings(url, tmp_path)
+    server = create_server(settings, token_source=StaticTokenSource(token_for("editor")), audit_sink=ListSink())
+    async with Client(server, client_info=Implementation(name="atoms-cli", version="1")) as client:
+        created = payload(
+            await client.call_tool("atoms_create_item", {"project_id": ACME_PROJECT, "type": "note", "title": "cli?"})
+        )
+        history = payload(
+            await client.call_tool("atoms_get_history", {"project_id": ACME_PROJECT, "item_id": created["data"]["id"]})
+        )
+    assert history["data"][0]["actor"] == "mcp_other"
 
 
 async def test_actor_can_be_overridden_by_settings(url: str, tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from atoms_mcp.auth import StaticTokenSource
-from atoms_mcp.server import create_server
+from atoms_mcp.core.caller import StaticTokenSource
+from atoms_mcp.server.app import create_server
 from mcp_support import ListSink, error_code, make_settings, payload, token_for
 
 pytestmark = pytest.mark.anyio

@@ -13,8 +13,8 @@ from mcp import Client, MCPError
 from mcp.types import INVALID_PARAMS, Implementation
 from psycopg.conninfo import make_conninfo
 
-from atoms_mcp.server import create_server
-from atoms_mcp.tools import TOOLS, TOOLS_BY_NAME
+from atoms_mcp.core.registry import TOOLS, TOOLS_BY_NAME
+from atoms_mcp.server.app import create_server
 from mcp_support import ACME_PROJECT, ListSink, error_code, make_settings, payload, token_for
 
 pytestmark = pytest.mark.anyio
@@ -91,7 +91,7 @@ def module_url(module_db: psycopg.Connection) -> str:
     return make_conninfo(host=info.host, port=info.port, user=info.user, dbname=info.dbname, password=info.password)
 
 
-def test_every_tool_of_the_catalogue_has_a_case() -> None:
+def test_every_registered_tool_has_a_case() -> None:
     assert set(CASES) == set(TOOLS_BY_NAME)
     assert len(TOOLS) == 20
 

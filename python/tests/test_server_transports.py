@@ -18,9 +18,9 @@ from mcp import Client, ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import Implementation
 
-from atoms_mcp.auth import mint_token
-from atoms_mcp.server import create_http_app
-from atoms_mcp.settings import REPO_ROOT
+from atoms_mcp.identity.verifier import mint_token
+from atoms_mcp.server.transports import create_http_app
+from conftest import REPO_ROOT
 from mcp_support import ACME_PROJECT, ListSink, error_code, gateway_url, make_settings, payload, token_for
 
 pytestmark = pytest.mark.anyio

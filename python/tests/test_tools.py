@@ -10,10 +10,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from atoms_mcp.settings import REPO_ROOT
-from atoms_mcp.tools import TOOLS, TOOLS_BY_NAME
+from atoms_mcp.core.registry import TOOLS, TOOLS_BY_NAME
+from conftest import REPO_ROOT
 
-CATALOGUE = {
+DOCUMENTED_TOOLS = {
     "atoms_status", "atoms_list_projects", "atoms_list_items", "atoms_get_item", "atoms_search",
     "atoms_get_coverage", "atoms_get_history", "atoms_export_mermaid", "atoms_trace", "atoms_project_summary",
     "atoms_browse", "atoms_create_item", "atoms_update_item", "atoms_delete_item", "atoms_link_items",
@@ -52,9 +52,9 @@ def rpc_signatures(module_db: psycopg.Connection) -> dict[str, dict[str, str]]:
     return signatures
 
 
-def test_the_registry_is_the_catalogue() -> None:
-    assert set(TOOLS_BY_NAME) == CATALOGUE
-    assert len(TOOLS) == len(CATALOGUE)
+def test_the_registry_holds_exactly_the_documented_tools() -> None:
+    assert set(TOOLS_BY_NAME) == DOCUMENTED_TOOLS
+    assert len(TOOLS) == len(DOCUMENTED_TOOLS)
     for spec in TOOLS:
         assert (spec.rpc is None) == (spec.kind == "status")
         assert spec.rpc is None or spec.rpc == spec.name

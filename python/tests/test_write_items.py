@@ -12,7 +12,7 @@ EDITOR = PRINCIPALS["editor"]
 ADMIN = PRINCIPALS["admin"]
 
 
-def test_create_returns_the_catalogue_shape_and_links_parents_in_the_same_transaction(db: psycopg.Connection) -> None:
+def test_create_returns_the_documented_shape_and_links_parents_in_the_same_transaction(db: psycopg.Connection) -> None:
     with as_principal(db, EDITOR) as conn:
         created = rpc(
             conn,

@@ -1,5 +1,5 @@
 """Entry point for `python -m atoms_mcp`."""
 
-from atoms_mcp.cli import app
+from atoms_mcp.cli.app import app
 
 app()

@@ -1,7 +1,11 @@
-"""One Settings object for the whole package: every ATOMS_* environment variable is read here and nowhere else."""
+"""One Settings object for the whole package: every ATOMS_* environment variable is read here and nowhere else.
+
+A process builds it once (the `atoms` command's callback, the benchmark's entry point) and passes it down.
+"""
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
@@ -9,10 +13,18 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/atoms"
 # The well-known local-only secret of `supabase start`: never use it for a real project.
 DEV_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"
+
+
+def default_supabase_dir() -> Path:
+    """The folder of migrations/, compat/ and seed.sql: the copy shipped inside the package (an installed wheel),
+    else `./supabase` (a checkout of the repository, like the Supabase CLI's project folder)."""
+    packaged = Path(str(resources.files("atoms_mcp").joinpath("supabase")))
+    if (packaged / "migrations").is_dir():
+        return packaged
+    return Path.cwd() / "supabase"
 
 
 class Settings(BaseSettings):
@@ -25,8 +37,14 @@ class Settings(BaseSettings):
         description="Administrative URL of the database (migrations, seed, dev tooling).",
     )
     supabase_dir: Path = Field(
-        default=REPO_ROOT / "supabase",
-        description="Folder holding config.toml, migrations/, compat/ and seed.sql.",
+        default_factory=default_supabase_dir,
+        description="Folder holding config.toml, migrations/, compat/ and seed.sql (default: the copy shipped in "
+        "the package, else ./supabase).",
+    )
+    cluster_dir: Path = Field(
+        default=Path(".atoms"),
+        description="Where `atoms db start` / `atoms db up` keep a private PostgreSQL cluster (pgdata/) when no "
+        "server answers on a local URL.",
     )
     bench_database_url: str = Field(
         default="postgresql://postgres@127.0.0.1:5432/atoms_bench",
@@ -122,5 +140,5 @@ class Settings(BaseSettings):
             info = conninfo_to_dict(self.database_url)
             info["user"] = "atoms_mcp_gateway"
             info.pop("password", None)
-            self.gateway_database_url = make_conninfo(**info)
+            self.gateway_database_url = make_conninfo("", **info)
         return self

@@ -1,0 +1,111 @@
+"""`atoms dev ...`: local development helpers (dev tokens and client configuration); never for a real project."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import psycopg
+import typer
+
+from atoms_mcp.cli.common import DatabaseUrl, fail, settings_of
+from atoms_mcp.identity.verifier import mint_token
+from atoms_mcp.settings import Settings
+
+__all__ = ["client_config_text", "dev_app", "dev_token_for"]
+
+dev_app = typer.Typer(help="Local development helpers (never for a real project).", no_args_is_help=True)
+
+
+def dev_token_for(settings: Settings, email: str, *, ttl: int = 3600, database_url: str | None = None) -> str:
+    """A JWT for a user of the local database, signed with ATOMS_JWT_SECRET.
+
+    Raises:
+        LookupError: no such user in auth.users.
+        psycopg.Error: the database cannot be reached.
+    """
+    with psycopg.connect(database_url or settings.database_url, connect_timeout=5) as conn:
+        row = conn.execute("select id::text, email from auth.users where lower(email) = lower(%s)", (email,)).fetchone()
+    if row is None:
+        raise LookupError(f"no user {email!r} in auth.users (seed users: admin@acme.test, editor@acme.test, ...)")
+    return mint_token(
+        settings.jwt_secret, user_id=row[0], email=row[1], audience=settings.jwt_audience, ttl_seconds=ttl
+    )
+
+
+@dev_app.command("token")
+def dev_token(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Option("--user", help="Email of a user in auth.users, e.g. editor@acme.test.")],
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Print a JWT for a user of the local database, signed with ATOMS_JWT_SECRET (local dev only)."""
+    try:
+        typer.echo(dev_token_for(settings_of(ctx), user, ttl=ttl, database_url=database_url))
+    except (psycopg.Error, LookupError) as error:
+        fail(error)
+
+
+@dev_app.command("config")
+def dev_config(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Option("--user", help="Seed user the token is for.")] = "editor@acme.test",
+    host: Annotated[str, typer.Option(help="Host of the HTTP server.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the HTTP server.")] = 8765,
+    ttl: Annotated[int, typer.Option(help="Token lifetime in seconds.")] = 12 * 3600,
+) -> None:
+    """Print a dev token and ready-to-paste MCP client configuration (Claude Code, Claude Desktop, Cursor)."""
+    settings = settings_of(ctx)
+    try:
+        token = dev_token_for(settings, user, ttl=ttl)
+    except (psycopg.Error, LookupError) as error:
+        fail(error)
+    typer.echo(client_config_text(settings, token=token, user=user, url=f"http://{host}:{port}/mcp", ttl=ttl))
+
+
+def client_config_text(settings: Settings, *, token: str, user: str, url: str, ttl: int) -> str:
+    """The `make run` banner: how to point each MCP client at this server, over HTTP and over stdio."""
+    atoms = shutil.which("atoms") or str(Path(sys.executable).parent / "atoms")
+    stdio_env = {"ATOMS_ACCESS_TOKEN": token, "ATOMS_GATEWAY_DATABASE_URL": settings.gateway_database_url}
+    stdio = {"command": atoms, "args": ["serve", "--transport", "stdio"], "env": stdio_env}
+    http = {"url": url, "headers": {"Authorization": f"Bearer {token}"}}
+    desktop_http = {
+        "command": "npx",
+        "args": ["-y", "mcp-remote", url, "--header", "Authorization:${ATOMS_AUTH_HEADER}"],
+        "env": {"ATOMS_AUTH_HEADER": f"Bearer {token}"},
+    }
+    env_flags = " ".join(f"-e {key}='{value}'" for key, value in stdio_env.items())
+    hours = ttl // 3600
+
+    def block(obj: dict[str, Any]) -> str:
+        return json.dumps({"mcpServers": {"atoms": obj}}, indent=2)
+
+    return "\n".join(
+        [
+            f"Dev token for {user} (valid {hours} h, signed with the LOCAL dev secret; never use it elsewhere):",
+            token,
+            "",
+            f"MCP endpoint: {url}  (every request needs Authorization: Bearer <token>)",
+            "",
+            "Claude Code, HTTP:",
+            f'  claude mcp add --transport http atoms {url} --header "Authorization: Bearer {token}"',
+            "Claude Code, stdio:",
+            f"  claude mcp add atoms {env_flags} -- {atoms} serve --transport stdio",
+            "",
+            "Claude Desktop (claude_desktop_config.json), stdio:",
+            block(stdio),
+            "Claude Desktop, HTTP (through the mcp-remote bridge):",
+            block(desktop_http),
+            "",
+            "Cursor (~/.cursor/mcp.json), HTTP:",
+            block(http),
+            "Cursor, stdio:",
+            block(stdio),
+            "",
+            "Other users: atoms dev token --user viewer@acme.test | admin@acme.test | admin@globex.test | ...",
+        ]
+    )

@@ -1,0 +1,246 @@
+"""Pydantic input models of the MCP tools: one per tool, constraints mirroring the SQL validation.
+
+The database re-validates every argument (the RPCs' `private.require_*` helpers), so these models are the
+first, friendlier line: the client sees the limits in the JSON Schema and gets an actionable message
+before any round trip. Every model forbids unknown fields and validates strictly (no "5" for 5).
+Optional fields accept null as "not given"; only the given fields are passed to the RPC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal, cast
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
+
+__all__ = [
+    "BrowseInput",
+    "BulkImportInput",
+    "BulkItem",
+    "CreateItemInput",
+    "DeleteItemInput",
+    "ExportMermaidInput",
+    "GetAuditLogInput",
+    "GetCoverageInput",
+    "GetHistoryInput",
+    "GetItemInput",
+    "LinkItemsInput",
+    "ListItemsInput",
+    "ListProjectsInput",
+    "ProjectSummaryInput",
+    "RecordTestResultInput",
+    "RestoreItemInput",
+    "SearchInput",
+    "StatusInput",
+    "ToolInput",
+    "TraceInput",
+    "UpdateItemInput",
+    "VerifyHistoryInput",
+]
+
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+ITEM_KEY_PATTERN = r"^[A-Z]+-\d{3,}$"
+# Control characters other than tab, LF and CR are refused (private.require_text).
+NO_CONTROL_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+INT4_MAX = 2_147_483_647
+
+
+def _iso_timestamp(value: str) -> str:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be an ISO-8601 timestamp such as 2026-11-30T12:00:00Z") from None
+    return value
+
+
+ProjectId = Annotated[str, Field(pattern=UUID_PATTERN, description="Project UUID (from atoms_list_projects).")]
+ItemKey = Annotated[
+    str, Field(pattern=ITEM_KEY_PATTERN, max_length=40, description="Item key such as REQ-001, TC-012 or NOTE-003.")
+]
+Title = Annotated[str, Field(min_length=1, max_length=500, pattern=NO_CONTROL_PATTERN, description="1-500 characters.")]
+Summary = Annotated[str, Field(max_length=2000, pattern=NO_CONTROL_PATTERN, description="Up to 2000 characters.")]
+Body = Annotated[str, Field(max_length=100_000, pattern=NO_CONTROL_PATTERN, description="Markdown, up to 100000.")]
+Domain = Annotated[str, Field(min_length=1, max_length=64, pattern=NO_CONTROL_PATTERN)]
+Domains = Annotated[list[Domain], Field(max_length=20, description="Up to 20 tags of 1-64 characters (lower-cased).")]
+ItemType = Literal["requirement", "test-case", "note"]
+FilterType = Literal["requirement", "test-case", "note", "table"]
+Level = Literal["System", "Subsystem", "Component"]
+TestResult = Literal["passed", "failed", "blocked", "not-run"]
+LinkWord = Literal["parent", "child", "related", "verifies", "verified_by"]
+Limit200 = Annotated[int, Field(ge=1, le=200, description="Page size, 1-200.")]
+Offset = Annotated[int, Field(ge=0, le=INT4_MAX, description="Rows to skip (pagination).")]
+Depth = Annotated[int, Field(ge=1, le=10, description="Levels to follow, 1-10.")]
+Timestamp = Annotated[
+    str, AfterValidator(_iso_timestamp), Field(max_length=64, json_schema_extra={"format": "date-time"})
+]
+
+
+class ToolInput(BaseModel):
+    """Base of every tool input: unknown fields are errors, types are not coerced."""
+
+    # defer_build: a model's validator is built on first use, so a process running one tool builds one (CLI start-up).
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_means_not_given(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            given = cast(dict[Any, Any], data)
+            return {key: value for key, value in given.items() if value is not None}
+        return data
+
+
+class StatusInput(ToolInput):
+    """No arguments."""
+
+
+class ListProjectsInput(ToolInput):
+    limit: Limit200 = 50
+    offset: Offset = 0
+
+
+class ProjectInput(ToolInput):
+    project_id: ProjectId
+
+
+class ItemInput(ProjectInput):
+    item_id: ItemKey
+
+
+class ListItemsInput(ProjectInput):
+    type: FilterType | SkipJsonSchema[None] = Field(default=None, description="Only items of this type.")
+    domain: Domain | SkipJsonSchema[None] = Field(default=None, description="Only items tagged with this domain.")
+    level: Level | SkipJsonSchema[None] = Field(default=None, description="Only items of this level.")
+    limit: Limit200 = 50
+    offset: Offset = 0
+
+
+class BrowseInput(ListItemsInput):
+    pass
+
+
+class GetItemInput(ItemInput):
+    pass
+
+
+class SearchInput(ProjectInput):
+    query: str = Field(min_length=1, max_length=1000, pattern=NO_CONTROL_PATTERN, description="Words or an item key.")
+    type: FilterType | SkipJsonSchema[None] = Field(default=None, description="Only items of this type.")
+    limit: int = Field(default=25, ge=1, le=100, description="Results, 1-100.")
+
+
+class GetCoverageInput(ProjectInput):
+    domain: Domain | SkipJsonSchema[None] = Field(default=None, description="Only requirements with this domain.")
+    level: Level | SkipJsonSchema[None] = Field(default=None, description="Only requirements of this level.")
+
+
+class GetHistoryInput(ItemInput):
+    limit: int = Field(default=20, ge=1, le=100, description="Events, 1-100, newest first.")
+
+
+class ExportMermaidInput(ProjectInput):
+    root_item_id: ItemKey | SkipJsonSchema[None] = Field(default=None, description="Start here (default: all roots).")
+    depth: Depth = 3
+    include_tests: bool = Field(default=True, description="Draw test cases and their verifies edges.")
+
+
+class TraceInput(ItemInput):
+    direction: Literal["upstream", "downstream", "both"] = Field(
+        description="upstream: parents and verified requirements; downstream: children and verifying tests."
+    )
+    depth: Depth = 5
+    relationship_types: Annotated[list[LinkWord], Field(min_length=1, max_length=5)] | SkipJsonSchema[None] = Field(
+        default=None, description="Follow only these link words."
+    )
+
+
+class ProjectSummaryInput(ProjectInput):
+    pass
+
+
+class CreateItemInput(ProjectInput):
+    type: ItemType
+    title: Title
+    body: Body | SkipJsonSchema[None] = None
+    summary: Summary | SkipJsonSchema[None] = None
+    domains: Domains | SkipJsonSchema[None] = None
+    level: Level | SkipJsonSchema[None] = None
+    parent_ids: Annotated[list[ItemKey], Field(max_length=50)] | SkipJsonSchema[None] = Field(
+        default=None, description="Keys of live items of this project to link as parents (up to 50)."
+    )
+
+
+class UpdateItemInput(ItemInput):
+    title: Title | SkipJsonSchema[None] = None
+    body: Body | SkipJsonSchema[None] = None
+    summary: Summary | SkipJsonSchema[None] = None
+    domains: Domains | SkipJsonSchema[None] = Field(default=None, description="Replaces all domains.")
+    level: Level | SkipJsonSchema[None] = None
+    status: TestResult | SkipJsonSchema[None] = Field(default=None, description="Test cases only: record a result.")
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> UpdateItemInput:
+        fields = ("title", "body", "summary", "domains", "level", "status")
+        if all(getattr(self, name) is None for name in fields):
+            raise ValueError(f"give at least one field to change: {', '.join(fields)}")
+        return self
+
+
+class DeleteItemInput(ItemInput):
+    pass
+
+
+class RestoreItemInput(ItemInput):
+    pass
+
+
+class LinkItemsInput(ProjectInput):
+    from_id: ItemKey
+    to_id: ItemKey
+    type: LinkWord = Field(description="`from A child to B`: B becomes a child of A; `from TC verifies to REQ`.")
+    action: Literal["add", "remove"] = "add"
+
+
+class BulkItem(ToolInput):
+    """One item of a bulk import. Only the shape is checked here: value errors (a too-long title, an unknown
+    type) are reported per item by the database, so one bad item does not stop the others."""
+
+    type: str
+    title: str
+    body: str | SkipJsonSchema[None] = None
+    summary: str | SkipJsonSchema[None] = None
+    domains: list[str] | SkipJsonSchema[None] = None
+    level: str | SkipJsonSchema[None] = None
+    parent_id: str | SkipJsonSchema[None] = Field(
+        default=None, description="Key of an existing item, or of one created earlier in this call."
+    )
+
+
+class BulkImportInput(ProjectInput):
+    items: list[BulkItem] = Field(min_length=1, max_length=100, description="1-100 items, created in order.")
+
+
+class RecordTestResultInput(ItemInput):
+    result: TestResult
+    note: str | SkipJsonSchema[None] = Field(
+        default=None, max_length=1000, pattern=NO_CONTROL_PATTERN, description="Up to 1000 characters."
+    )
+
+
+class GetAuditLogInput(ProjectInput):
+    tool_name: str | SkipJsonSchema[None] = Field(
+        default=None, max_length=128, pattern=r"^[A-Za-z0-9._-]+$", description="Only calls of this tool."
+    )
+    user_id: Annotated[str, Field(pattern=UUID_PATTERN)] | SkipJsonSchema[None] = Field(
+        default=None, description="Only calls by this user (UUID)."
+    )
+    status: Literal["success", "error"] | SkipJsonSchema[None] = None
+    since: Timestamp | SkipJsonSchema[None] = Field(default=None, description="ISO-8601, inclusive.")
+    until: Timestamp | SkipJsonSchema[None] = Field(default=None, description="ISO-8601, exclusive.")
+    limit: Limit200 = 50
+    offset: Offset = 0
+
+
+class VerifyHistoryInput(ProjectInput):
+    pass

@@ -1,0 +1,117 @@
+"""Verification of the user's JWT, and dev tokens.
+
+A token is accepted only if its signature verifies (HS256 with `ATOMS_JWT_SECRET`, or RS256/ES256 keys from
+`ATOMS_JWKS_URL`), it has not expired, its audience is `ATOMS_JWT_AUDIENCE`, it names a user (`sub`) and its
+`role` claim is `authenticated` - a service_role or anon token is refused, so the MCP server can never act
+with more than a signed-in user's rights. The verified claims are what the database sees as
+`request.jwt.claims`; nothing from the client is trusted beyond them.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import anyio.to_thread
+import jwt
+
+from atoms_mcp.core.caller import SIGN_IN_HINT, TokenStatus, VerifiedUser
+from atoms_mcp.core.errors import UnauthenticatedError
+from atoms_mcp.settings import Settings
+
+__all__ = ["REQUIRED_ROLE", "JwtVerifier", "mint_token"]
+
+REQUIRED_ROLE = "authenticated"
+
+
+class JwtVerifier:
+    """Verifies user JWTs by the settings' key material, audience and issuer."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._audience = settings.jwt_audience
+        self._issuer = settings.jwt_issuer
+        self._secret = settings.jwt_secret
+        self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_keys=True) if settings.jwks_url else None
+
+    async def verify(self, token: str, *, check_expiry: bool = True) -> VerifiedUser:
+        """The verified user of ``token``.
+
+        Raises:
+            UnauthenticatedError: bad signature, expired, wrong audience/issuer, not a signed-in user's token.
+        """
+        try:
+            if self._jwks is not None:
+                signing_key = await anyio.to_thread.run_sync(self._jwks.get_signing_key_from_jwt, token)
+                key: Any = signing_key.key
+                algorithms = ["RS256", "ES256"]
+            else:
+                key, algorithms = self._secret, ["HS256"]
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=algorithms,
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": ["exp", "sub"], "verify_exp": check_expiry},
+                leeway=5,
+            )
+        except jwt.ExpiredSignatureError:
+            raise UnauthenticatedError(f"Your session has expired. {SIGN_IN_HINT}") from None
+        except jwt.InvalidAudienceError:
+            raise UnauthenticatedError(f"The token is not meant for atoms (audience). {SIGN_IN_HINT}") from None
+        except (jwt.PyJWTError, ValueError):
+            raise UnauthenticatedError(f"The access token was rejected. {SIGN_IN_HINT}") from None
+        if claims.get("role") != REQUIRED_ROLE:
+            raise UnauthenticatedError(
+                f"Only a signed-in user's token is accepted (role must be 'authenticated'). {SIGN_IN_HINT}"
+            )
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not sub:
+            raise UnauthenticatedError(f"The token names no user. {SIGN_IN_HINT}")
+        exp = claims.get("exp")
+        email = claims.get("email")
+        return VerifiedUser(
+            user_id=sub,
+            email=email if isinstance(email, str) else None,
+            expires_at=int(exp) if isinstance(exp, int | float) else None,
+            claims=claims,
+        )
+
+    async def status(self, token: str | None) -> TokenStatus:
+        """authenticated / not_authenticated / expired, for atoms_status (never raises)."""
+        if not token:
+            return TokenStatus("not_authenticated", None, f"Not signed in. {SIGN_IN_HINT}")
+        try:
+            user = await self.verify(token)
+        except UnauthenticatedError as error:
+            try:
+                expired = await self.verify(token, check_expiry=False)
+            except UnauthenticatedError:
+                return TokenStatus("not_authenticated", None, error.message)
+            return TokenStatus("expired", expired.email, error.message)
+        return TokenStatus.of(user)
+
+
+def mint_token(
+    secret: str,
+    *,
+    user_id: str,
+    email: str | None,
+    audience: str = "authenticated",
+    ttl_seconds: int = 3600,
+    role: str = REQUIRED_ROLE,
+    now: int | None = None,
+) -> str:
+    """An HS256 JWT shaped like Supabase Auth's, for local development and tests."""
+    issued = int(time.time()) if now is None else now
+    claims: dict[str, Any] = {
+        "sub": user_id,
+        "role": role,
+        "aud": audience,
+        "iat": issued,
+        "exp": issued + ttl_seconds,
+        "aal": "aal1",
+    }
+    if email is not None:
+        claims["email"] = email
+    return jwt.encode(claims, secret, algorithm="HS256")

@@ -1,0 +1,1 @@
+"""The MCP server: the SDK adapter on the call pipeline core (stdio and streamable HTTP)."""

@@ -1,0 +1,36 @@
+"""How the MCP server is served: over stdio (one local client) or as a streamable HTTP app."""
+
+from __future__ import annotations
+
+from mcp.server.stdio import stdio_server
+from starlette.applications import Starlette
+
+from atoms_mcp.core.audit import AuditSink
+from atoms_mcp.core.caller import StaticTokenSource, TokenSource
+from atoms_mcp.identity import resource_server
+from atoms_mcp.server.app import create_server
+from atoms_mcp.settings import Settings
+
+__all__ = ["create_http_app", "run_stdio"]
+
+
+def create_http_app(settings: Settings, *, audit_sink: AuditSink | None = None, host: str = "127.0.0.1") -> Starlette:
+    """The streamable HTTP app: every request must carry `Authorization: Bearer <user JWT>` (else 401)."""
+    # OAuth 2.1 resource server: RFC 9728 metadata, audience-bound tokens, scope in the challenge, Host checks.
+    settings = resource_server.http_settings(settings)
+    server = create_server(settings, token_source=StaticTokenSource(None, origin="HTTP"), audit_sink=audit_sink)
+    auth, verifier = resource_server.http_auth(settings)
+    app = server.streamable_http_app(
+        host=host,
+        auth=auth,
+        token_verifier=verifier,
+        transport_security=resource_server.transport_security(settings, host),
+    )
+    return resource_server.finish_http_app(app, settings)
+
+
+async def run_stdio(settings: Settings, *, token_source: TokenSource | None = None) -> None:
+    """Serve one client over stdin/stdout until it disconnects (logs go to stderr)."""
+    server = create_server(settings, token_source=token_source)
+    async with stdio_server() as (read_stream, write_stream):
+        await server.run(read_stream, write_stream, server.create_initialization_options())
