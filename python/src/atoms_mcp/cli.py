@@ -61,7 +61,7 @@ def db_push(database_url: DatabaseUrl = None) -> None:
     url = database_url or settings.database_url
     try:
         applied = migrations.migrate(url, settings.supabase_dir, with_seed=False)
-    except psycopg.Error as error:
+    except (psycopg.Error, RuntimeError) as error:
         _fail(error)
     typer.echo(f"pushed {len(applied)} migrations to {_safe(url)}" if applied else "database is up to date")
 

@@ -1,11 +1,11 @@
--- Read RPCs atoms_get_coverage and atoms_project_summary (+ helper private.coverage_of).
+-- Read RPCs atoms_get_coverage, atoms_project_summary and atoms_verify_history (+ helper private.coverage_of).
 -- Covered = a live requirement with at least one live verification link from a live test case;
 --   coverage_percent has one decimal, and a project (or filter) with no requirements is 0.0, not an error.
--- Security: atoms_get_coverage is security invoker (authenticated policies). atoms_project_summary is security
---   definer owned by atoms_rpc_owner: recent_changes must name items that were soft-deleted since (the RPC
---   owner's caller-keyed policy sees them) and it calls private.history_chain_intact (write-path helper).
+-- Security: atoms_get_coverage is security invoker (authenticated policies). atoms_project_summary and
+--   atoms_verify_history are security definer owned by atoms_rpc_owner: recent_changes must name items that were
+--   soft-deleted since (the RPC owner's caller-keyed policy sees them), and the chain is read under the RPC
+--   owner's policies (viewer and up) through private.history_first_break.
 
--- ---- helpers ----
 create or replace function private.coverage_of(
   project_id uuid,
   domain text,
@@ -184,3 +184,28 @@ comment on function public.atoms_project_summary(text) is
 'atoms tool atoms_project_summary (STABLE): {project {id, name, org_name}, counts, coverage {covered, uncovered, total, coverage_percent}, tests {passed, failed, blocked, not-run, never_run} by each live test case''s latest result, recent_changes (last 10 history events, newest first, with item_id = key), history_intact}. Security definer owned by atoms_rpc_owner: names soft-deleted items in recent_changes and calls private.history_chain_intact.';
 revoke execute on function public.atoms_project_summary(text) from public, anon;
 grant execute on function public.atoms_project_summary(text) to authenticated;
+
+create or replace function public.atoms_verify_history(project_id text) returns jsonb
+language plpgsql stable security definer set search_path = ''
+as $$
+declare
+  project uuid := private.require_uuid(atoms_verify_history.project_id, 'project_id');
+  outcome record;
+begin
+  perform private.require_project_role(project, 'viewer');
+  select * into outcome from private.history_first_break(project);
+  return jsonb_build_object(
+    'intact', outcome.reason is null,
+    'checked_rows', outcome.checked_rows,
+    'first_broken', case when outcome.reason is not null then jsonb_build_object(
+      'chain_seq', outcome.chain_seq, 'id', outcome.id, 'changed_at', outcome.changed_at, 'reason', outcome.reason
+    ) end
+  );
+end;
+$$;
+
+comment on function public.atoms_verify_history(text) is
+'atoms RPC atoms_verify_history (viewer and up): recomputes the project''s history hash chain. Returns {intact, checked_rows, first_broken: null | {chain_seq, id, changed_at, reason}}.';
+alter function public.atoms_verify_history(text) owner to atoms_rpc_owner;
+revoke execute on function public.atoms_verify_history(text) from public, anon;
+grant execute on function public.atoms_verify_history(text) to authenticated;

@@ -1,89 +1,127 @@
--- Change history: actor-tagged, append-only and hash-chained per project.
--- Objects: private.history_chain_heads; private.current_actor/current_session_id/current_client_name,
---   private.history_row_hash, private.record_change (row trigger on items, item_links, test_results),
---   private.refuse_update. Verification of the chain: the history_verification migration.
--- Security: record_change is security definer (owned by the migration runner) so it writes history and the
---   chain head whatever the caller's RLS; nobody else holds INSERT on change_history. actor is 'user' unless
---   the session logged in as atoms_mcp_gateway (only that path may claim mcp_<client>).
+-- Change history (actor-tagged, append-only, hash-chained per project) and the append-only guards of every table
+-- that keeps the record.
+-- Objects: private.refuse_physical_delete and private.refuse_update (the one pair of guard trigger functions) and
+--   their triggers on items, item_links, test_results, change_history, mcp_audit_log and history_chain_heads;
+--   private.history_row_hash, private.append_history, private.item_snapshot, private.record_change and its row
+--   triggers on items, item_links and test_results. Verification of the chain: the history_verification migration.
+-- Security: the guards fire for every role, the table owner and service_role included (only a superuser who
+--   switches session_replication_role to replica can bypass them, which is itself an audited act). record_change
+--   is security definer (owned by the migration runner) so it writes history and the chain head whatever the
+--   caller's RLS; nobody else holds INSERT on change_history. actor is 'user' unless the session logged in as
+--   atoms_mcp_gateway (only that path may claim mcp_<client>).
 
--- ---- tables ----
-create table if not exists private.history_chain_heads (
-  project_id uuid not null,
-  last_seq bigint not null,
-  last_hash text not null,
-  constraint history_chain_heads_pkey primary key (project_id),
-  constraint history_chain_heads_project_id_fkey foreign key (project_id) references public.projects (id),
-  constraint history_chain_heads_last_seq_check check (last_seq >= 0),
-  constraint history_chain_heads_last_hash_check check (last_hash ~ '^[0-9a-f]{64}$')
-);
-
-comment on table private.history_chain_heads is
-'atoms: the last chain_seq and row_hash of each project''s history chain. Row-locked by every history write, so the chain is gap-free and in commit order; lets verification detect a removed tail.';
-
--- ---- grants ----
-grant select on table private.history_chain_heads to authenticated, service_role, atoms_rpc_owner;
-
--- ---- row level security ----
-alter table private.history_chain_heads enable row level security;
-
--- ---- helpers ----
-create or replace function private.current_actor() returns text
-language plpgsql stable security invoker set search_path = ''
+-- ---- append-only guards ----
+create or replace function private.refuse_physical_delete() returns trigger
+language plpgsql volatile security invoker set search_path = ''
 as $$
-declare
-  claimed text;
 begin
-  -- session_user is the login role; set role / set_config cannot change it. Only the MCP gateway may claim an AI actor.
-  if session_user <> 'atoms_mcp_gateway' then
-    return 'user';
-  end if;
-  claimed := current_setting('atoms.actor', true);
-  if claimed ~ '^mcp_[a-z0-9_]{1,40}$' then
-    return claimed;
-  end if;
-  return 'mcp_other';
+  raise exception '% on %.% is not allowed: atoms keeps every row (use the soft-delete RPCs, e.g. atoms_delete_item)',
+    lower(tg_op), tg_table_schema, tg_table_name
+    using errcode = '42501',
+    hint = 'Items and links are soft-deleted (deleted_at/deleted_by); test results, history and audit records are append-only.';
 end;
 $$;
 
-comment on function private.current_actor() is
-'atoms: who made the change. ''user'' for every session not logged in as atoms_mcp_gateway (atoms.actor is ignored there); for the gateway its atoms.actor when it matches ^mcp_[a-z0-9_]{1,40}$, else ''mcp_other''.';
-revoke execute on function private.current_actor() from public, anon;
-grant execute on function private.current_actor() to authenticated, atoms_rpc_owner;
+comment on function private.refuse_physical_delete() is
+'atoms: trigger function that refuses DELETE (row or statement trigger) and TRUNCATE (statement trigger) with 42501 for every role. Attach it to any append-only or soft-delete table.';
+revoke execute on function private.refuse_physical_delete() from public, anon;
 
-create or replace function private.gateway_setting(name text, max_length integer) returns text
-language sql stable security invoker set search_path = ''
+create or replace function private.refuse_update() returns trigger
+language plpgsql volatile security invoker set search_path = ''
 as $$
-  select case
-    when session_user = 'atoms_mcp_gateway' then
-      left(nullif(regexp_replace(current_setting(gateway_setting.name, true), '[\x01-\x1f\x7f]', '', 'g'), ''), gateway_setting.max_length)
-  end
+begin
+  raise exception 'update on %.% is not allowed: rows are append-only', tg_table_schema, tg_table_name
+    using errcode = '42501', hint = 'Record a new row instead (e.g. atoms_record_test_result).';
+end;
 $$;
 
-comment on function private.gateway_setting(text, integer) is
-'atoms: a transaction setting trusted only from the MCP gateway''s login (null otherwise), control characters removed, capped in length.';
-revoke execute on function private.gateway_setting(text, integer) from public, anon;
-grant execute on function private.gateway_setting(text, integer) to authenticated, atoms_rpc_owner;
+comment on function private.refuse_update() is 'atoms: trigger function that refuses UPDATE with 42501 for every role (append-only tables).';
+revoke execute on function private.refuse_update() from public, anon;
 
-create or replace function private.current_session_id() returns text
-language sql stable security invoker set search_path = ''
-as $$
-  select private.gateway_setting('atoms.session_id', 128)
-$$;
+-- items and item_links: soft-deleted, never removed.
+create or replace trigger items_refuse_delete
+before delete on public.items
+for each row execute function private.refuse_physical_delete();
 
-comment on function private.current_session_id() is 'atoms: the MCP session id set by the gateway (atoms.session_id, at most 128 characters), else null.';
-revoke execute on function private.current_session_id() from public, anon;
-grant execute on function private.current_session_id() to authenticated, atoms_rpc_owner;
+create or replace trigger items_refuse_truncate
+before truncate on public.items
+for each statement execute function private.refuse_physical_delete();
 
-create or replace function private.current_client_name() returns text
-language sql stable security invoker set search_path = ''
-as $$
-  select private.gateway_setting('atoms.client_name', 100)
-$$;
+create or replace trigger item_links_refuse_delete
+before delete on public.item_links
+for each row execute function private.refuse_physical_delete();
 
-comment on function private.current_client_name() is 'atoms: the MCP client name set by the gateway (atoms.client_name, at most 100 characters), else null.';
-revoke execute on function private.current_client_name() from public, anon;
-grant execute on function private.current_client_name() to authenticated, atoms_rpc_owner;
+create or replace trigger item_links_refuse_truncate
+before truncate on public.item_links
+for each statement execute function private.refuse_physical_delete();
 
+comment on trigger items_refuse_delete on public.items is 'atoms: items are soft-deleted (atoms_delete_item), never removed.';
+comment on trigger items_refuse_truncate on public.items is 'atoms: items are never removed, not even in bulk.';
+comment on trigger item_links_refuse_delete on public.item_links is 'atoms: links are soft-deleted (atoms_link_items action remove), never removed.';
+comment on trigger item_links_refuse_truncate on public.item_links is 'atoms: links are never removed, not even in bulk.';
+
+-- test_results, change_history and history_chain_heads: append-only.
+create or replace trigger test_results_refuse_delete
+before delete on public.test_results
+for each row execute function private.refuse_physical_delete();
+
+create or replace trigger test_results_refuse_truncate
+before truncate on public.test_results
+for each statement execute function private.refuse_physical_delete();
+
+create or replace trigger change_history_refuse_delete
+before delete on public.change_history
+for each row execute function private.refuse_physical_delete();
+
+create or replace trigger change_history_refuse_truncate
+before truncate on public.change_history
+for each statement execute function private.refuse_physical_delete();
+
+create or replace trigger change_history_refuse_update
+before update on public.change_history
+for each row execute function private.refuse_update();
+
+create or replace trigger test_results_refuse_update
+before update on public.test_results
+for each row execute function private.refuse_update();
+
+create or replace trigger history_chain_heads_refuse_delete
+before delete on private.history_chain_heads
+for each row execute function private.refuse_physical_delete();
+
+create or replace trigger history_chain_heads_refuse_truncate
+before truncate on private.history_chain_heads
+for each statement execute function private.refuse_physical_delete();
+
+comment on trigger test_results_refuse_delete on public.test_results is 'atoms: test results are append-only.';
+comment on trigger test_results_refuse_truncate on public.test_results is 'atoms: test results are append-only.';
+comment on trigger change_history_refuse_delete on public.change_history is 'atoms: history is append-only.';
+comment on trigger change_history_refuse_truncate on public.change_history is 'atoms: history is append-only.';
+
+comment on trigger change_history_refuse_update on public.change_history is 'atoms: history is append-only, for every role.';
+comment on trigger test_results_refuse_update on public.test_results is 'atoms: test results are append-only, for every role.';
+comment on trigger history_chain_heads_refuse_delete on private.history_chain_heads is
+'atoms: a chain head is never removed (it is what detects a truncated history tail).';
+comment on trigger history_chain_heads_refuse_truncate on private.history_chain_heads is 'atoms: chain heads are never removed.';
+
+-- mcp_audit_log: statement-level guards, so even a statement that matches no row is refused.
+create or replace trigger mcp_audit_log_refuse_update
+before update on public.mcp_audit_log
+for each statement execute function private.refuse_update();
+
+create or replace trigger mcp_audit_log_refuse_delete
+before delete on public.mcp_audit_log
+for each statement execute function private.refuse_physical_delete();
+
+create or replace trigger mcp_audit_log_refuse_truncate
+before truncate on public.mcp_audit_log
+for each statement execute function private.refuse_physical_delete();
+
+comment on trigger mcp_audit_log_refuse_update on public.mcp_audit_log is 'atoms: audit records are never changed.';
+comment on trigger mcp_audit_log_refuse_delete on public.mcp_audit_log is 'atoms: audit records are never removed.';
+comment on trigger mcp_audit_log_refuse_truncate on public.mcp_audit_log is 'atoms: the audit log is never emptied.';
+
+-- ---- history writing ----
 create or replace function private.history_row_hash(
   prev_hash text,
   project_id uuid,
@@ -293,19 +331,7 @@ comment on function private.record_change() is
 'atoms: AFTER row trigger on items (created, updated, deleted, restored), item_links (linked, unlinked; item_id = the link''s source item) and test_results (test_recorded): appends one change_history row per change.';
 revoke execute on function private.record_change() from public, anon, authenticated;
 
-create or replace function private.refuse_update() returns trigger
-language plpgsql volatile security invoker set search_path = ''
-as $$
-begin
-  raise exception 'update on %.% is not allowed: rows are append-only', tg_table_schema, tg_table_name
-    using errcode = '42501', hint = 'Record a new row instead (e.g. atoms_record_test_result).';
-end;
-$$;
-
-comment on function private.refuse_update() is 'atoms: trigger function that refuses UPDATE with 42501 for every role (append-only tables).';
-revoke execute on function private.refuse_update() from public, anon;
-
--- ---- triggers ----
+-- ---- history triggers ----
 create or replace trigger items_record_change
 after insert or update on public.items
 for each row execute function private.record_change();
@@ -318,36 +344,6 @@ create or replace trigger test_results_record_change
 after insert on public.test_results
 for each row execute function private.record_change();
 
-create or replace trigger change_history_refuse_update
-before update on public.change_history
-for each row execute function private.refuse_update();
-
-create or replace trigger test_results_refuse_update
-before update on public.test_results
-for each row execute function private.refuse_update();
-
-create or replace trigger history_chain_heads_refuse_delete
-before delete on private.history_chain_heads
-for each row execute function private.refuse_physical_delete();
-
-create or replace trigger history_chain_heads_refuse_truncate
-before truncate on private.history_chain_heads
-for each statement execute function private.refuse_physical_delete();
-
 comment on trigger items_record_change on public.items is 'atoms: history events created, updated, deleted, restored.';
 comment on trigger item_links_record_change on public.item_links is 'atoms: history events linked, unlinked.';
 comment on trigger test_results_record_change on public.test_results is 'atoms: history event test_recorded.';
-comment on trigger change_history_refuse_update on public.change_history is 'atoms: history is append-only, for every role.';
-comment on trigger test_results_refuse_update on public.test_results is 'atoms: test results are append-only, for every role.';
-comment on trigger history_chain_heads_refuse_delete on private.history_chain_heads is
-'atoms: a chain head is never removed (it is what detects a truncated history tail).';
-comment on trigger history_chain_heads_refuse_truncate on private.history_chain_heads is 'atoms: chain heads are never removed.';
-
--- ---- policies ----
-create policy "Project viewers can read chain heads"
-on private.history_chain_heads for select to authenticated
-using (project_id in (select private.visible_project_ids()));
-
-create policy "RPC owner reads the caller's chain heads"
-on private.history_chain_heads for select to atoms_rpc_owner
-using (project_id in (select private.visible_project_ids()));

@@ -1,9 +1,10 @@
--- Roles, schemas and types every later migration builds on.
--- Objects: role atoms_mcp_gateway (the MCP server's login), role atoms_rpc_owner (owns the RPCs),
---   schema private (never exposed through the API), enums of the domain.
--- Security: privileges are closed by default (no EXECUTE for PUBLIC on new functions); the gateway
---   is NOINHERIT and a member of authenticated and anon only, so it holds no privilege of its own
---   until it takes on authenticated for one transaction; the RPC owner has no BYPASSRLS.
+-- Roles, schemas, extensions and types every later migration builds on.
+-- Objects: role atoms_mcp_gateway (the MCP server's login), role atoms_rpc_owner (owns the RPCs), schema private
+--   (never exposed through the API) and the schema grants, extension btree_gin, the domain's enums, the text
+--   search dictionary and configuration of item search.
+-- Security: privileges are closed by default (no EXECUTE for PUBLIC on new functions); the gateway is NOINHERIT
+--   and a member of authenticated and anon only, so it holds no privilege of its own until it takes on
+--   authenticated for one transaction; the RPC owner has no BYPASSRLS.
 
 -- ---- privileges closed by default ----
 alter default privileges revoke execute on functions from public;
@@ -39,11 +40,21 @@ comment on role atoms_rpc_owner is
 create schema if not exists private;
 revoke all on schema private from public;
 grant usage on schema private to authenticated, service_role, atoms_rpc_owner;
+-- The MCP server's plain login reaches exactly one private function: the audit batch writer (mcp_audit_log).
+grant usage on schema private to atoms_mcp_gateway;
 grant usage on schema public to anon, authenticated, service_role, atoms_rpc_owner;
+-- ALTER FUNCTION ... OWNER TO atoms_rpc_owner (every RPC it owns) requires the new owner to hold CREATE on the
+-- function's schema. The role is NOLOGIN and runs only the fixed bodies of the RPCs it owns, so this grants no
+-- reachable power; no API role can SET ROLE to it.
+grant create on schema public to atoms_rpc_owner;
 grant usage on schema extensions to atoms_rpc_owner;
 
 comment on schema private is
 'atoms: RBAC helpers, counters, rate-limit state and writers. Never listed in [api] schemas; anon has no USAGE.';
+
+-- ---- extensions ----
+-- btree_gin: the GIN index over (project_id, search_vector) keeps item search O(project) (core_tables).
+create extension if not exists btree_gin with schema extensions;
 
 -- ---- types ----
 do $$
@@ -87,3 +98,32 @@ comment on type public.item_level is 'atoms: architecture level of an item.';
 comment on type public.link_kind is
 'atoms: canonical link kinds. hierarchy = parent -> child, verification = test-case -> requirement, related = unordered pair stored once.';
 comment on type public.test_result is 'atoms: outcome of one test run.';
+
+-- ---- text search ----
+-- Item search (public.items.search_vector, public.atoms_search): simple's mappings, but plain words are stemmed by
+-- an English snowball dictionary WITHOUT stop words (english would drop "CAN", "IT", "A"); numbers, emails, URLs and
+-- words with digits stay verbatim (200ms, 12.5, v1.2.3).
+do $$
+begin
+  if not exists (
+    select 1 from pg_catalog.pg_ts_dict as d
+    where d.dictname = 'atoms_english_stem' and d.dictnamespace = 'private'::regnamespace
+  ) then
+    create text search dictionary private.atoms_english_stem (template = snowball, language = english);
+  end if;
+  if not exists (
+    select 1 from pg_catalog.pg_ts_config as c
+    where c.cfgname = 'atoms_text' and c.cfgnamespace = 'private'::regnamespace
+  ) then
+    create text search configuration private.atoms_text (copy = pg_catalog.simple);
+    alter text search configuration private.atoms_text
+    alter mapping for asciiword, asciihword, hword_asciipart, word, hword, hword_part
+    with private.atoms_english_stem;
+  end if;
+end
+$$;
+
+comment on text search dictionary private.atoms_english_stem is
+'atoms: English snowball stemmer with no stop-word list, so technical words such as CAN, IT or A stay searchable.';
+comment on text search configuration private.atoms_text is
+'atoms: item search. simple''s token mappings; plain words stemmed by atoms_english_stem (no stop words); numbers, words with digits, emails and URLs kept verbatim.';
