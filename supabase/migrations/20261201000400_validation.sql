@@ -1,7 +1,8 @@
 -- Argument validation shared by every RPC, so each rule is written once.
 -- Objects: private.require_uuid, private.require_item_key, private.require_text,
---   private.require_choice, private.require_int_range, private.normalize_domains.
--- Security: pure functions (immutable, security invoker, search_path ''). They raise 22023
+--   private.require_choice, private.require_int_range, private.normalize_domains, private.require_enum (the
+--   enums are the one list of allowed values: no RPC repeats them).
+-- Security: pure functions (immutable; require_enum stable, as enums grow; security invoker). They raise 22023
 --   (invalid_parameter_value) with a message that names the field, the rule and what was given.
 -- Limits (mirrored by the shim's pydantic models): title 1-500, summary <= 2000, body <= 100000,
 --   note <= 1000, domains <= 20 tags of 1-64 characters; control characters other than tab, line
@@ -139,3 +140,14 @@ comment on function private.normalize_domains(text[], text) is
 'atoms: domain tags trimmed, lower-cased and de-duplicated in order; at most 20 tags of 1-64 characters; null stays null.';
 revoke execute on function private.normalize_domains(text[], text) from public, anon;
 grant execute on function private.normalize_domains(text[], text) to authenticated, atoms_rpc_owner;
+
+create or replace function private.require_enum(value text, field text, kind anyenum) returns text
+language sql stable security invoker set search_path = ''
+as $$
+  select private.require_choice(require_enum.value, require_enum.field, pg_catalog.enum_range(require_enum.kind)::text[])
+$$;
+
+comment on function private.require_enum(text, text, anyenum) is
+'atoms: one of the values of the enum type of kind (pass null::public.<type>), or 22023 listing them. The enum is the one list of allowed values: a value added with alter type ... add value is accepted everywhere at once.';
+revoke execute on function private.require_enum(text, text, anyenum) from public, anon;
+grant execute on function private.require_enum(text, text, anyenum) to authenticated, atoms_rpc_owner;

@@ -28,13 +28,13 @@ declare
   created public.items;
 begin
   perform private.require_project_role(project, 'editor');
-  perform private.require_choice(atoms_create_item.type, 'type', array['requirement', 'test-case', 'note']);
+  perform private.require_enum(atoms_create_item.type, 'type', null::public.item_type);
   perform private.require_text(atoms_create_item.title, 'title', 1, 500);
   perform private.require_text(atoms_create_item.summary, 'summary', 0, 2000);
   perform private.require_text(atoms_create_item.body, 'body', 0, 100000);
   tags := private.normalize_domains(atoms_create_item.domains, 'domains');
   if atoms_create_item.level is not null then
-    perform private.require_choice(atoms_create_item.level, 'level', array['System', 'Subsystem', 'Component']);
+    perform private.require_enum(atoms_create_item.level, 'level', null::public.item_level);
   end if;
   if atoms_create_item.parent_ids is not null then
     if cardinality(atoms_create_item.parent_ids) > 50 then
@@ -108,11 +108,11 @@ begin
     given := given || 'domains'::text;
   end if;
   if atoms_update_item.level is not null then
-    perform private.require_choice(atoms_update_item.level, 'level', array['System', 'Subsystem', 'Component']);
+    perform private.require_enum(atoms_update_item.level, 'level', null::public.item_level);
     given := given || 'level'::text;
   end if;
   if atoms_update_item.status is not null then
-    perform private.require_choice(atoms_update_item.status, 'status', array['passed', 'failed', 'blocked', 'not-run']);
+    perform private.require_enum(atoms_update_item.status, 'status', null::public.test_result);
     given := given || 'status'::text;
   end if;
   if cardinality(given) = 0 then
@@ -266,7 +266,7 @@ begin
           raise exception '% must be a string, got %', field, jsonb_typeof(entry -> field) using errcode = '22023';
         end if;
       end loop;
-      entry_type := private.require_choice(entry ->> 'type', 'type', array['requirement', 'test-case', 'note']);
+      entry_type := private.require_enum(entry ->> 'type', 'type', null::public.item_type);
       perform private.require_text(entry_title, 'title', 1, 500);
       perform private.require_text(entry ->> 'summary', 'summary', 0, 2000);
       perform private.require_text(entry ->> 'body', 'body', 0, 100000);
@@ -283,7 +283,7 @@ begin
       end if;
       entry_level := entry ->> 'level';
       if entry_level is not null then
-        perform private.require_choice(entry_level, 'level', array['System', 'Subsystem', 'Component']);
+        perform private.require_enum(entry_level, 'level', null::public.item_level);
       end if;
       parent_ref := entry ->> 'parent_id';
       parent := null;

@@ -94,7 +94,7 @@ declare
 begin
   perform private.require_project_role(project, 'editor');
   perform private.require_item_key(atoms_record_test_result.item_id, 'item_id');
-  perform private.require_choice(atoms_record_test_result.result, 'result', array['passed', 'failed', 'blocked', 'not-run']);
+  perform private.require_enum(atoms_record_test_result.result, 'result', null::public.test_result);
   perform private.require_text(atoms_record_test_result.note, 'note', 0, 1000);
 
   org := private.lock_project_for_write(project);

@@ -97,7 +97,7 @@ declare
 begin
   perform private.require_project_role(pid, 'viewer');
   if atoms_list_items.type is not null then
-    perform private.require_choice(atoms_list_items.type, 'type', array['requirement', 'test-case', 'note', 'table']);
+    perform private.require_choice(atoms_list_items.type, 'type', pg_catalog.enum_range(null::public.item_type)::text[] || 'table'::text);
     -- 'table' is accepted as a filter value for compatibility; atoms stores no tables, so it matches nothing.
     if atoms_list_items.type <> 'table' then
       filter_type := atoms_list_items.type::public.item_type;
@@ -108,7 +108,7 @@ begin
     filter_domain := (private.normalize_domains(array[atoms_list_items.domain], 'domain'))[1];
   end if;
   if atoms_list_items.level is not null then
-    filter_level := private.require_choice(atoms_list_items.level, 'level', array['System', 'Subsystem', 'Component'])::public.item_level;
+    filter_level := private.require_enum(atoms_list_items.level, 'level', null::public.item_level)::public.item_level;
   end if;
   page_limit := private.require_int_range(atoms_list_items."limit", 'limit', 1, 200);
   page_offset := private.require_int_range(atoms_list_items."offset", 'offset', 0, 2147483647);

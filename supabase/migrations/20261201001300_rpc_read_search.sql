@@ -57,7 +57,7 @@ begin
     raise exception 'query must contain at least one non-blank character' using errcode = '22023';
   end if;
   if atoms_search.type is not null then
-    perform private.require_choice(atoms_search.type, 'type', array['requirement', 'test-case', 'note', 'table']);
+    perform private.require_choice(atoms_search.type, 'type', pg_catalog.enum_range(null::public.item_type)::text[] || 'table'::text);
     if atoms_search.type <> 'table' then
       filter_type := atoms_search.type::public.item_type;
     end if;

@@ -98,7 +98,7 @@ begin
     filter_domain := (private.normalize_domains(array[atoms_get_coverage.domain], 'domain'))[1];
   end if;
   if atoms_get_coverage.level is not null then
-    filter_level := private.require_choice(atoms_get_coverage.level, 'level', array['System', 'Subsystem', 'Component'])::public.item_level;
+    filter_level := private.require_enum(atoms_get_coverage.level, 'level', null::public.item_level)::public.item_level;
   end if;
   return private.coverage_of(pid, filter_domain, filter_level, true);
 end;
