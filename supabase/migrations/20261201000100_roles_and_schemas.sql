@@ -1,7 +1,8 @@
 -- Roles, schemas, extensions and types every later migration builds on.
 -- Objects: role atoms_mcp_gateway (the MCP server's login), role atoms_rpc_owner (owns the RPCs), schema private
---   (never exposed through the API) and the schema grants, extension btree_gin, the domain's enums, the text
---   search dictionary and configuration of item search.
+--   (never exposed through the API) and the schema grants, extension btree_gin, the domain's enums (items, links,
+--   results; history event types and scopes; MCP call statuses), the actor vocabulary (private.is_actor and the
+--   domain public.actor_tag), the text search dictionary and configuration of item search.
 -- Security: privileges are closed by default (no EXECUTE for PUBLIC on new functions); the gateway is NOINHERIT
 --   and a member of authenticated and anon only, so it holds no privilege of its own until it takes on
 --   authenticated for one transaction; the RPC owner has no BYPASSRLS.
@@ -98,6 +99,63 @@ comment on type public.item_level is 'atoms: architecture level of an item.';
 comment on type public.link_kind is
 'atoms: canonical link kinds. hierarchy = parent -> child, verification = test-case -> requirement, related = unordered pair stored once.';
 comment on type public.test_result is 'atoms: outcome of one test run.';
+
+-- History and audit vocabularies: later migrations add values with `alter type ... add value`, each in its own file
+-- before the migration that uses it.
+do $$
+begin
+  create type public.history_event_type as enum (
+    'created', 'updated', 'deleted', 'restored', 'linked', 'unlinked', 'test_recorded'
+  );
+exception when duplicate_object then null;
+end
+$$;
+
+do $$
+begin
+  create type public.history_scope as enum ('project', 'org', 'audit');
+exception when duplicate_object then null;
+end
+$$;
+
+do $$
+begin
+  create type public.mcp_call_status as enum ('success', 'error');
+exception when duplicate_object then null;
+end
+$$;
+
+comment on type public.history_event_type is 'atoms: what a change_history row records.';
+comment on type public.history_scope is
+'atoms: which hash chain a change_history row belongs to: a project''s, an organisation''s (organisation-level rows) or an audit chain; the chain is keyed by (scope, scope_id).';
+comment on type public.mcp_call_status is 'atoms: outcome of one MCP tool call in public.mcp_audit_log.';
+
+-- The actor vocabulary, defined once: user (PostgREST / a web app), mcp_<client> (an AI assistant through the MCP
+-- server), cli (a person through the atoms CLI), import:<format> (a file import). Anything but user is accepted
+-- only from the MCP gateway's login (private.current_actor, private.refuse_actor_outside_gateway).
+create or replace function private.is_actor(value text) returns boolean
+language sql immutable security invoker set search_path = ''
+as $$
+  select is_actor.value = 'user'
+    or is_actor.value = 'cli'
+    or is_actor.value ~ '^mcp_[a-z0-9_]{1,40}$'
+    or is_actor.value ~ '^import:[a-z0-9_]{1,40}$'
+$$;
+
+comment on function private.is_actor(text) is
+'atoms: true when value belongs to the actor vocabulary: user | cli | mcp_<client> | import:<format> (client and format: 1-40 of a-z 0-9 _).';
+revoke execute on function private.is_actor(text) from public, anon;
+grant execute on function private.is_actor(text) to authenticated, atoms_rpc_owner, atoms_mcp_gateway;
+
+do $$
+begin
+  create domain public.actor_tag as text constraint actor_tag_check check (private.is_actor(value));
+exception when duplicate_object then null;
+end
+$$;
+
+comment on domain public.actor_tag is
+'atoms: who made a change or a call: user | cli | mcp_<client> | import:<format> (see private.is_actor).';
 
 -- ---- text search ----
 -- Item search (public.items.search_vector, public.atoms_search): simple's mappings, but plain words are stemmed by

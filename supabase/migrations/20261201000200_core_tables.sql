@@ -196,7 +196,7 @@ create table if not exists public.test_results (
   note text not null default '',
   recorded_by uuid,
   recorded_at timestamptz not null default now(),
-  actor text not null default 'user',
+  actor public.actor_tag not null default 'user',
   constraint test_results_pkey primary key (id),
   constraint test_results_project_id_org_id_fkey foreign key (project_id, org_id) references public.projects (id, org_id),
   constraint test_results_item_fkey foreign key (project_id, item_id) references public.items (project_id, id),
@@ -215,30 +215,42 @@ grant select, insert, update on table public.test_results to atoms_rpc_owner;
 alter table public.test_results enable row level security;
 
 -- ---- change_history ----
+-- Chains are keyed by (scope, scope_id): a project's rows (scope project, scope_id = project_id), and later an
+-- organisation's own rows (scope org) and an audit chain (scope audit). Columns added later are nullable without a
+-- default, so every existing row keeps its canonical form (nulls are left out) and its hash; hash_version names
+-- the canonical form a row was hashed with (private.history_row_hash dispatches on it).
 create table if not exists public.change_history (
   id bigint generated always as identity,
+  scope public.history_scope not null,
+  scope_id uuid not null,
   org_id uuid not null,
-  project_id uuid not null,
+  project_id uuid,
   item_id uuid,
-  event_type text not null,
+  event_type public.history_event_type not null,
   changed_by uuid,
   changed_at timestamptz not null default now(),
-  actor text not null,
+  actor public.actor_tag not null,
   session_id text,
   client_name text,
   fields_changed text[] not null default '{}',
   old_values jsonb,
   new_values jsonb,
+  hash_version smallint not null,
   chain_seq bigint not null,
   prev_hash text not null,
   row_hash text not null,
   constraint change_history_pkey primary key (id),
-  constraint change_history_project_id_chain_seq_key unique (project_id, chain_seq),
+  constraint change_history_scope_scope_id_chain_seq_key unique (scope, scope_id, chain_seq),
+  constraint change_history_org_id_fkey foreign key (org_id) references public.organizations (id),
   constraint change_history_project_id_org_id_fkey foreign key (project_id, org_id) references public.projects (id, org_id),
-  constraint change_history_event_type_check check (
-    event_type in ('created', 'updated', 'deleted', 'restored', 'linked', 'unlinked', 'test_recorded')
+  constraint change_history_scope_check check (
+    (scope = 'project' and scope_id = project_id)
+    or (scope in ('org', 'audit') and scope_id = org_id)
   ),
-  constraint change_history_actor_check check (actor = 'user' or actor ~ '^mcp_[a-z0-9_]{1,40}$')
+  constraint change_history_hash_version_check check (hash_version >= 1),
+  constraint change_history_chain_seq_check check (chain_seq >= 1),
+  constraint change_history_prev_hash_check check (prev_hash ~ '^[0-9a-f]{64}$'),
+  constraint change_history_row_hash_check check (row_hash ~ '^[0-9a-f]{64}$')
 );
 
 create index if not exists change_history_org_id_idx on public.change_history (org_id);
@@ -246,11 +258,15 @@ create index if not exists change_history_item_id_changed_at_idx on public.chang
 create index if not exists change_history_project_id_changed_at_idx on public.change_history (project_id, changed_at desc);
 
 comment on table public.change_history is
-'atoms: actor-tagged, append-only, hash-chained (per project) history of every change to items, links and test results.';
-comment on column public.change_history.actor is 'user for web/PostgREST sessions; mcp_<client> only when the MCP gateway role set atoms.actor.';
-comment on column public.change_history.chain_seq is 'Position in the project''s hash chain, 1-based, gap-free.';
-comment on column public.change_history.prev_hash is 'row_hash of the previous row of the project''s chain (64 zeros for the first).';
-comment on column public.change_history.row_hash is 'sha256 hex of prev_hash and the canonical encoding of this row.';
+'atoms: actor-tagged, append-only history of every change to items, links and test results, hash-chained per (scope, scope_id): row_hash = sha256(prev_hash || canonical row).';
+comment on column public.change_history.scope is 'Which chain the row belongs to (project, org, audit); with scope_id the key of the chain.';
+comment on column public.change_history.scope_id is 'The chain''s owner: the project (scope project) or the organisation (scope org, audit).';
+comment on column public.change_history.actor is 'user for web/PostgREST sessions; mcp_<client>, cli or import:<format> only when the MCP gateway''s login set atoms.actor.';
+comment on column public.change_history.hash_version is
+'Canonical form the row was hashed with. 1: the row as jsonb without id, prev_hash, row_hash and its null columns, timestamps in UTC (private.history_canonical_v1).';
+comment on column public.change_history.chain_seq is 'Position in the chain of (scope, scope_id), 1-based, gap-free.';
+comment on column public.change_history.prev_hash is 'row_hash of the previous row of the chain (64 zeros for the first).';
+comment on column public.change_history.row_hash is 'sha256 hex of prev_hash || the canonical row (see hash_version).';
 
 grant select on table public.change_history to authenticated;
 grant select on table public.change_history to service_role;
@@ -259,17 +275,17 @@ alter table public.change_history enable row level security;
 
 -- ---- private.history_chain_heads ----
 create table if not exists private.history_chain_heads (
-  project_id uuid not null,
+  scope public.history_scope not null,
+  scope_id uuid not null,
   last_seq bigint not null,
   last_hash text not null,
-  constraint history_chain_heads_pkey primary key (project_id),
-  constraint history_chain_heads_project_id_fkey foreign key (project_id) references public.projects (id),
+  constraint history_chain_heads_pkey primary key (scope, scope_id),
   constraint history_chain_heads_last_seq_check check (last_seq >= 0),
   constraint history_chain_heads_last_hash_check check (last_hash ~ '^[0-9a-f]{64}$')
 );
 
 comment on table private.history_chain_heads is
-'atoms: the last chain_seq and row_hash of each project''s history chain. Row-locked by every history write, so the chain is gap-free and in commit order; lets verification detect a removed tail.';
+'atoms: the last chain_seq and row_hash of each history chain (scope, scope_id). Row-locked by every history write, so a chain is gap-free and in commit order; lets verification detect a removed tail.';
 
 grant select on table private.history_chain_heads to authenticated, service_role, atoms_rpc_owner;
 
@@ -324,7 +340,7 @@ create table if not exists public.mcp_audit_log (
   called_at timestamptz not null,
   tool_name text not null,
   params jsonb not null default '{}',
-  status text not null,
+  status public.mcp_call_status not null,
   error_code text,
   error_message text,
   duration_ms integer not null,
@@ -333,14 +349,13 @@ create table if not exists public.mcp_audit_log (
   project_id uuid,
   session_id text,
   client_name text,
-  actor text,
+  actor public.actor_tag,
   request_id text,
   server_instance text,
   constraint mcp_audit_log_pkey primary key (id),
   constraint mcp_audit_log_project_id_org_id_fkey foreign key (project_id, org_id) references public.projects (id, org_id),
   constraint mcp_audit_log_tool_name_check check (tool_name ~ '^[A-Za-z0-9_.-]{1,128}$'),
   constraint mcp_audit_log_params_check check (jsonb_typeof(params) = 'object' and octet_length(params::text) <= 8192),
-  constraint mcp_audit_log_status_check check (status in ('success', 'error')),
   constraint mcp_audit_log_error_code_check check (
     (status = 'success' and error_code is null)
     or (status = 'error' and error_code ~ '^[A-Z][A-Z0-9_]{1,39}$')
@@ -350,7 +365,6 @@ create table if not exists public.mcp_audit_log (
   constraint mcp_audit_log_org_id_check check (org_id is null or project_id is not null),
   constraint mcp_audit_log_session_id_check check (char_length(session_id) <= 200),
   constraint mcp_audit_log_client_name_check check (char_length(client_name) <= 100),
-  constraint mcp_audit_log_actor_check check (actor ~ '^mcp_[a-z0-9_]{1,40}$'),
   constraint mcp_audit_log_request_id_check check (char_length(request_id) <= 200),
   constraint mcp_audit_log_server_instance_check check (char_length(server_instance) <= 200)
 );

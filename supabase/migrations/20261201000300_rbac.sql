@@ -173,7 +173,7 @@ begin
     return 'user';
   end if;
   claimed := current_setting('atoms.actor', true);
-  if claimed ~ '^mcp_[a-z0-9_]{1,40}$' then
+  if private.is_actor(claimed) and claimed <> 'user' then
     return claimed;
   end if;
   return 'mcp_other';
@@ -181,7 +181,7 @@ end;
 $$;
 
 comment on function private.current_actor() is
-'atoms: who made the change. ''user'' for every session not logged in as atoms_mcp_gateway (atoms.actor is ignored there); for the gateway its atoms.actor when it matches ^mcp_[a-z0-9_]{1,40}$, else ''mcp_other''.';
+'atoms: who made the change. ''user'' for every session not logged in as atoms_mcp_gateway (atoms.actor is ignored there); for the gateway its atoms.actor when it is cli, mcp_<client> or import:<format> (private.is_actor), else ''mcp_other'' (the gateway is never a plain user).';
 revoke execute on function private.current_actor() from public, anon;
 grant execute on function private.current_actor() to authenticated, atoms_rpc_owner;
 

@@ -108,11 +108,11 @@ using (org_id = any(array(select private.admin_org_ids())));
 -- ---- private.history_chain_heads ----
 create policy "Project viewers can read chain heads"
 on private.history_chain_heads for select to authenticated
-using (project_id = any(array(select private.visible_project_ids())));
+using (scope = 'project' and scope_id = any(array(select private.visible_project_ids())));
 
 create policy "RPC owner reads the caller's chain heads"
 on private.history_chain_heads for select to atoms_rpc_owner
-using (project_id = any(array(select private.visible_project_ids())));
+using (scope = 'project' and scope_id = any(array(select private.visible_project_ids())));
 
 -- ---- private.item_key_counters ----
 create policy "RPC owner reads counters of projects the caller edits"

@@ -121,64 +121,89 @@ comment on trigger mcp_audit_log_refuse_update on public.mcp_audit_log is 'atoms
 comment on trigger mcp_audit_log_refuse_delete on public.mcp_audit_log is 'atoms: audit records are never removed.';
 comment on trigger mcp_audit_log_refuse_truncate on public.mcp_audit_log is 'atoms: the audit log is never emptied.';
 
--- ---- history writing ----
-create or replace function private.history_row_hash(
-  prev_hash text,
-  project_id uuid,
-  chain_seq bigint,
-  event_type text,
-  item_id uuid,
-  changed_by uuid,
-  changed_at timestamptz,
-  actor text,
-  session_id text,
-  client_name text,
-  fields_changed text[],
-  old_values jsonb,
-  new_values jsonb
-) returns text
-language sql immutable security invoker set search_path = ''
+-- ---- actor guard ----
+create or replace function private.refuse_actor_outside_gateway() returns trigger
+language plpgsql volatile security invoker set search_path = ''
 as $$
-  -- Canonical encoding: a jsonb array (fixed field order, jsonb's own normalised text form, nulls as null),
-  -- the timestamp rendered in UTC with microseconds whatever the session TimeZone.
-  select encode(
-    pg_catalog.sha256(
-      convert_to(
-        history_row_hash.prev_hash || jsonb_build_array(
-          history_row_hash.project_id,
-          history_row_hash.chain_seq,
-          history_row_hash.event_type,
-          history_row_hash.item_id,
-          history_row_hash.changed_by,
-          to_char(history_row_hash.changed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-          history_row_hash.actor,
-          history_row_hash.session_id,
-          history_row_hash.client_name,
-          to_jsonb(history_row_hash.fields_changed),
-          history_row_hash.old_values,
-          history_row_hash.new_values
-        )::text,
-        'UTF8'
-      )
-    ),
-    'hex'
-  )
+begin
+  -- session_user is the login role: set role and set_config cannot change it. The tables' owner (the migration
+  -- runner, which could drop this trigger anyway) may load any actor, e.g. seed data.
+  if new.actor is not null and new.actor <> 'user' and session_user <> 'atoms_mcp_gateway'
+    and not pg_catalog.pg_has_role(
+      session_user, (select c.relowner from pg_catalog.pg_class as c where c.oid = tg_relid), 'member'
+    ) then
+    raise exception 'actor % may only be recorded by the MCP gateway''s login; this session logged in as %', new.actor, session_user
+      using errcode = '42501', hint = 'Every session but the MCP gateway''s acts as user.';
+  end if;
+  return new;
+end;
 $$;
 
-comment on function private.history_row_hash(text, uuid, bigint, text, uuid, uuid, timestamptz, text, text, text, text[], jsonb, jsonb) is
-'atoms: row_hash of a change_history row = sha256 hex of prev_hash || canonical jsonb array of the row''s fields (changed_at in UTC). The first row of a chain has prev_hash = 64 zeros.';
-revoke execute on function private.history_row_hash(
-  text, uuid, bigint, text, uuid, uuid, timestamptz, text, text, text, text[], jsonb, jsonb
-) from public, anon;
-grant execute on function private.history_row_hash(
-  text, uuid, bigint, text, uuid, uuid, timestamptz, text, text, text, text[], jsonb, jsonb
-) to authenticated, service_role, atoms_rpc_owner;
+comment on function private.refuse_actor_outside_gateway() is
+'atoms: BEFORE INSERT trigger function: refuses (42501) a row whose actor is anything but user unless the session logged in as atoms_mcp_gateway (or as the table''s owner). The database only trusts what the gateway says about MCP vs CLI vs import.';
+revoke execute on function private.refuse_actor_outside_gateway() from public, anon;
+
+create or replace trigger change_history_refuse_actor_outside_gateway
+before insert on public.change_history
+for each row execute function private.refuse_actor_outside_gateway();
+
+create or replace trigger test_results_refuse_actor_outside_gateway
+before insert on public.test_results
+for each row execute function private.refuse_actor_outside_gateway();
+
+create or replace trigger mcp_audit_log_refuse_actor_outside_gateway
+before insert on public.mcp_audit_log
+for each row execute function private.refuse_actor_outside_gateway();
+
+comment on trigger change_history_refuse_actor_outside_gateway on public.change_history is
+'atoms: only the MCP gateway''s login records an actor other than user.';
+comment on trigger test_results_refuse_actor_outside_gateway on public.test_results is
+'atoms: only the MCP gateway''s login records an actor other than user.';
+comment on trigger mcp_audit_log_refuse_actor_outside_gateway on public.mcp_audit_log is
+'atoms: only the MCP gateway''s login records an actor other than user.';
+
+-- ---- history writing ----
+-- Canonical form 1 of a history row: the row as jsonb without id, prev_hash and row_hash, without its null
+-- columns (so a column added later, nullable and without a default, leaves every existing row's form and hash
+-- as it was, while any value it takes is covered), timestamps rendered in UTC whatever the session's time zone
+-- (the function pins timezone). Only top-level null columns are left out: a null inside old_values / new_values
+-- is part of the row and stays covered. jsonb's text form is canonical (keys sorted, one spelling per value).
+create or replace function private.history_canonical_v1(h public.change_history) returns text
+language sql stable security invoker set search_path = '' set timezone = 'UTC'
+as $$
+  select coalesce(jsonb_object_agg(c.key, c.value), '{}'::jsonb)::text
+  from jsonb_each(to_jsonb(history_canonical_v1.h)) as c (key, value)
+  where c.key not in ('id', 'prev_hash', 'row_hash') and jsonb_typeof(c.value) <> 'null'
+$$;
+
+comment on function private.history_canonical_v1(public.change_history) is
+'atoms: canonical text of a change_history row, hash_version 1: jsonb of every column except id, prev_hash and row_hash, null columns left out, timestamps in UTC (timezone pinned).';
+revoke execute on function private.history_canonical_v1(public.change_history) from public, anon;
+grant execute on function private.history_canonical_v1(public.change_history) to authenticated, service_role, atoms_rpc_owner;
+
+create or replace function private.history_row_hash(prev_hash text, h public.change_history) returns text
+language sql stable security invoker set search_path = ''
+as $$
+  -- One branch per hash_version; an unknown version hashes to null, which verification reports.
+  select case history_row_hash.h.hash_version
+    when 1 then
+      encode(
+        pg_catalog.sha256(convert_to(history_row_hash.prev_hash || private.history_canonical_v1(history_row_hash.h), 'UTF8')),
+        'hex'
+      )
+  end
+$$;
+
+comment on function private.history_row_hash(text, public.change_history) is
+'atoms: row_hash of a change_history row chained after prev_hash = sha256 hex of prev_hash || the row''s canonical text for its hash_version (1: private.history_canonical_v1); null for an unknown hash_version. The first row of a chain has prev_hash = 64 zeros.';
+revoke execute on function private.history_row_hash(text, public.change_history) from public, anon;
+grant execute on function private.history_row_hash(text, public.change_history) to authenticated, service_role, atoms_rpc_owner;
 
 create or replace function private.append_history(
   org_id uuid,
   project_id uuid,
   item_id uuid,
-  event_type text,
+  event_type public.history_event_type,
   fields_changed text[],
   old_values jsonb,
   new_values jsonb
@@ -186,60 +211,58 @@ create or replace function private.append_history(
 language plpgsql volatile security invoker set search_path = ''
 as $$
 declare
-  seq bigint;
-  prev text;
-  stamp timestamptz;
-  hash text;
-  who uuid := (select auth.uid());
-  actor_tag text := private.current_actor();
-  session_tag text := private.current_session_id();
-  client_tag text := private.current_client_name();
+  entry public.change_history;
 begin
+  entry.scope := 'project';
+  entry.scope_id := append_history.project_id;
+  entry.org_id := append_history.org_id;
+  entry.project_id := append_history.project_id;
+  entry.item_id := append_history.item_id;
+  entry.event_type := append_history.event_type;
+  entry.changed_by := (select auth.uid());
+  entry.actor := private.current_actor();
+  entry.session_id := private.current_session_id();
+  entry.client_name := private.current_client_name();
+  entry.fields_changed := append_history.fields_changed;
+  entry.old_values := append_history.old_values;
+  entry.new_values := append_history.new_values;
+  entry.hash_version := 1;
+
   -- A missing head (first write, or rows loaded directly) continues from the chain's stored tail.
-  insert into private.history_chain_heads (project_id, last_seq, last_hash)
-  select
-    append_history.project_id,
-    coalesce(t.chain_seq, 0),
-    coalesce(t.row_hash, repeat('0', 64))
+  insert into private.history_chain_heads (scope, scope_id, last_seq, last_hash)
+  select entry.scope, entry.scope_id, coalesce(t.chain_seq, 0), coalesce(t.row_hash, repeat('0', 64))
   from (select 1) as one
   left join lateral (
     select h.chain_seq, h.row_hash
     from public.change_history as h
-    where h.project_id = append_history.project_id
+    where h.scope = entry.scope and h.scope_id = entry.scope_id
     order by h.chain_seq desc
     limit 1
   ) as t on true
   on conflict on constraint history_chain_heads_pkey do nothing;
 
-  select c.last_seq + 1, c.last_hash into seq, prev
+  -- The head's row lock serialises the chain's writers: one order per chain, gap-free, in commit order.
+  select c.last_seq + 1, c.last_hash into entry.chain_seq, entry.prev_hash
   from private.history_chain_heads as c
-  where c.project_id = append_history.project_id
+  where c.scope = entry.scope and c.scope_id = entry.scope_id
   for update;
 
   -- Taken after the head lock: changed_at follows chain (= commit) order.
-  stamp := clock_timestamp();
-  hash := private.history_row_hash(
-    prev, append_history.project_id, seq, append_history.event_type, append_history.item_id, who, stamp,
-    actor_tag, session_tag, client_tag, append_history.fields_changed, append_history.old_values, append_history.new_values
-  );
-  insert into public.change_history (
-    org_id, project_id, item_id, event_type, changed_by, changed_at, actor, session_id, client_name,
-    fields_changed, old_values, new_values, chain_seq, prev_hash, row_hash
-  ) values (
-    append_history.org_id, append_history.project_id, append_history.item_id, append_history.event_type,
-    who, stamp, actor_tag, session_tag, client_tag, append_history.fields_changed, append_history.old_values,
-    append_history.new_values, seq, prev, hash
-  );
+  entry.changed_at := clock_timestamp();
+  entry.id := nextval(pg_get_serial_sequence('public.change_history', 'id')::regclass);
+  entry.row_hash := private.history_row_hash(entry.prev_hash, entry);
+  -- Every column of the hashed row is inserted as it was hashed.
+  insert into public.change_history overriding system value select (entry).*;
 
   update private.history_chain_heads as c
-  set last_seq = seq, last_hash = hash
-  where c.project_id = append_history.project_id;
+  set last_seq = entry.chain_seq, last_hash = entry.row_hash
+  where c.scope = entry.scope and c.scope_id = entry.scope_id;
 end;
 $$;
 
-comment on function private.append_history(uuid, uuid, uuid, text, text[], jsonb, jsonb) is
-'atoms: the only writer of change_history (security invoker; runs with the rights of the definer trigger private.record_change). Locks the project''s chain head, appends the next row (actor, session and client from the session) and advances the head. Called by the history triggers only.';
-revoke execute on function private.append_history(uuid, uuid, uuid, text, text[], jsonb, jsonb) from public, anon, authenticated;
+comment on function private.append_history(uuid, uuid, uuid, public.history_event_type, text[], jsonb, jsonb) is
+'atoms: the only writer of change_history (security invoker; runs with the rights of the definer trigger private.record_change). Locks the chain head of (project, project_id), appends the next row (actor, session and client from the session; hash_version 1) and advances the head. Called by the history triggers only.';
+revoke execute on function private.append_history(uuid, uuid, uuid, public.history_event_type, text[], jsonb, jsonb) from public, anon, authenticated;
 
 create or replace function private.item_snapshot(item public.items) returns jsonb
 language sql immutable security invoker set search_path = ''

@@ -162,7 +162,7 @@ begin
   from (
     select ch.*
     from public.change_history as ch
-    where ch.project_id = pid
+    where ch.scope = 'project' and ch.scope_id = pid
     order by ch.chain_seq desc
     limit 10
   ) as h
@@ -174,7 +174,7 @@ begin
     'coverage', private.coverage_of(pid, null, null, false),
     'tests', tests,
     'recent_changes', changes,
-    'history_intact', private.history_chain_intact(pid)
+    'history_intact', private.history_chain_intact('project', pid)
   );
 end;
 $$;
@@ -193,7 +193,7 @@ declare
   outcome record;
 begin
   perform private.require_project_role(project, 'viewer');
-  select * into outcome from private.history_first_break(project);
+  select * into outcome from private.history_first_break('project', project);
   return jsonb_build_object(
     'intact', outcome.reason is null,
     'checked_rows', outcome.checked_rows,

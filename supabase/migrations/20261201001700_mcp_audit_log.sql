@@ -162,7 +162,7 @@ begin
       raise exception '%.tool_name must be 1-128 characters of A-Z a-z 0-9 _ . -, got "%"', field, coalesce(left(v_tool, 80), 'null')
         using errcode = '22023';
     end if;
-    v_status := private.require_choice(rec ->> 'status', field || '.status', array['success', 'error']);
+    v_status := private.require_enum(rec ->> 'status', field || '.status', null::public.mcp_call_status);
     v_error_code := rec ->> 'error_code';
     if v_status = 'error' and (v_error_code is null or v_error_code !~ '^[A-Z][A-Z0-9_]{1,39}$') then
       raise exception '%.error_code must be an upper-case code such as NOT_FOUND when status is error, got "%"',
@@ -181,8 +181,9 @@ begin
         using errcode = '22023';
     end if;
     v_actor := rec ->> 'actor';
-    if v_actor is not null and v_actor !~ '^mcp_[a-z0-9_]{1,40}$' then
-      raise exception '%.actor must look like mcp_<client> (lower-case, digits, underscore; at most 40 after mcp_), got "%"',
+    -- The MCP server acts for AI clients and the CLI, never as a plain (web) user.
+    if v_actor is not null and (not private.is_actor(v_actor) or v_actor = 'user') then
+      raise exception '%.actor must be cli, mcp_<client> or import:<format> (lower-case, digits, underscore; at most 40 after the prefix), got "%"',
         field, left(v_actor, 80)
         using errcode = '22023';
     end if;
@@ -235,7 +236,7 @@ begin
     r.called_at,
     r.tool_name,
     r.params,
-    r.status,
+    r.status::public.mcp_call_status,
     r.error_code,
     r.error_message,
     r.duration_ms,
@@ -244,7 +245,7 @@ begin
     r.project_id,
     r.session_id,
     r.client_name,
-    r.actor,
+    r.actor::public.actor_tag,
     r.request_id,
     r.server_instance
   from unnest(
@@ -283,7 +284,7 @@ declare
   v_project uuid := private.require_uuid(atoms_get_audit_log.project_id, 'project_id');
   v_tool text;
   v_user uuid;
-  v_status text;
+  v_status public.mcp_call_status;
   v_since timestamptz;
   v_until timestamptz;
   total bigint;
@@ -299,7 +300,7 @@ begin
     v_user := private.require_uuid(atoms_get_audit_log.user_id, 'user_id');
   end if;
   if atoms_get_audit_log.status is not null then
-    v_status := private.require_choice(atoms_get_audit_log.status, 'status', array['success', 'error']);
+    v_status := private.require_enum(atoms_get_audit_log.status, 'status', null::public.mcp_call_status)::public.mcp_call_status;
   end if;
   v_since := private.parse_audit_timestamp(atoms_get_audit_log.since, 'since');
   v_until := private.parse_audit_timestamp(atoms_get_audit_log.until, 'until');

@@ -30,8 +30,11 @@ select table_privs_are('public', 'mcp_audit_log', 'authenticated', array['SELECT
 select table_privs_are('public', 'mcp_audit_log', 'service_role', array[]::text[], 'service_role holds no privilege on the audit log');
 select triggers_are(
   'public', 'mcp_audit_log',
-  array['mcp_audit_log_refuse_update', 'mcp_audit_log_refuse_delete', 'mcp_audit_log_refuse_truncate'],
-  'the audit log carries exactly its three append-only triggers'
+  array[
+    'mcp_audit_log_refuse_update', 'mcp_audit_log_refuse_delete', 'mcp_audit_log_refuse_truncate',
+    'mcp_audit_log_refuse_actor_outside_gateway'
+  ],
+  'the audit log carries exactly its three append-only triggers and the actor guard'
 );
 
 -- ---- rate limit with a controlled clock (superuser, acting as the Acme editor) ----
