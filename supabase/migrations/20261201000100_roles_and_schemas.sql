@@ -25,8 +25,28 @@ begin
 end
 $$;
 
-alter role atoms_mcp_gateway noinherit nobypassrls;
-alter role atoms_rpc_owner nologin nobypassrls;
+-- Roles that already existed are checked, not altered blindly: on hosted Supabase the migration runner is not a
+-- superuser, and any ALTER ROLE naming [NO]BYPASSRLS or [NO]SUPERUSER needs one (PostgreSQL 15). NOINHERIT and
+-- NOLOGIN need only CREATEROLE.
+do $$
+begin
+  if exists (
+    select 1 from pg_catalog.pg_roles
+    where rolname in ('atoms_mcp_gateway', 'atoms_rpc_owner') and (rolsuper or rolbypassrls)
+  ) then
+    raise exception 'atoms_mcp_gateway and atoms_rpc_owner must be NOSUPERUSER NOBYPASSRLS'
+      using errcode = '42501',
+      hint = 'A superuser must run: alter role atoms_mcp_gateway nosuperuser nobypassrls; alter role atoms_rpc_owner nosuperuser nobypassrls;';
+  end if;
+  if exists (select 1 from pg_catalog.pg_roles where rolname = 'atoms_mcp_gateway' and rolinherit) then
+    alter role atoms_mcp_gateway noinherit;
+  end if;
+  if exists (select 1 from pg_catalog.pg_roles where rolname = 'atoms_rpc_owner' and rolcanlogin) then
+    alter role atoms_rpc_owner nologin;
+  end if;
+end
+$$;
+
 grant authenticated to atoms_mcp_gateway;
 grant anon to atoms_mcp_gateway;
 -- The migration runner must be able to hand functions to the RPC owner (ALTER FUNCTION ... OWNER TO).
