@@ -154,7 +154,7 @@ comment on type public.mcp_call_status is 'atoms: outcome of one MCP tool call i
 -- server), cli (a person through the atoms CLI), import:<format> (a file import). Anything but user is accepted
 -- only from the MCP gateway's login (private.current_actor, private.refuse_actor_outside_gateway).
 create or replace function private.is_actor(value text) returns boolean
-language sql immutable security invoker set search_path = ''
+language sql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select is_actor.value = 'user'
     or is_actor.value = 'cli'

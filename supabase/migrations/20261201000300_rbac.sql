@@ -3,7 +3,7 @@
 --   private.visible_org_ids, private.project_ids_with_role, private.visible_project_ids, private.admin_org_ids,
 --   private.require_project_role; the actor helpers private.current_actor, private.gateway_setting,
 --   private.current_session_id, private.current_client_name.
--- Security: the RBAC helpers are security definer (they read organization_members past its RLS), search_path ''
+-- Security: the RBAC helpers are security definer (they read organization_members past its RLS), search_path pg_catalog, pg_temp
 --   and fully qualified names; identity is always (select auth.uid()), never an argument. EXECUTE for authenticated
 --   (policies evaluate them as the caller) and the RPC owner only. Splinter 0029 flags definer functions
 --   authenticated can execute: accepted here, the schema is not exposed. The set-returning helpers are PL/pgSQL:
@@ -14,7 +14,7 @@
 
 -- ---- identity ----
 create or replace function private.caller_id() returns uuid
-language sql stable security definer set search_path = ''
+language sql stable security definer set search_path = pg_catalog, pg_temp
 as $$
   select auth.uid()
 $$;
@@ -26,7 +26,7 @@ grant execute on function private.caller_id() to authenticated, atoms_rpc_owner;
 
 -- ---- RBAC helpers ----
 create or replace function private.org_role(org_id uuid) returns public.member_role
-language sql stable security definer set search_path = ''
+language sql stable security definer set search_path = pg_catalog, pg_temp
 as $$
   select m.role
   from public.organization_members as m
@@ -39,7 +39,7 @@ revoke execute on function private.org_role(uuid) from public, anon;
 grant execute on function private.org_role(uuid) to authenticated, atoms_rpc_owner;
 
 create or replace function private.project_role(project_id uuid) returns public.member_role
-language sql stable security definer set search_path = ''
+language sql stable security definer set search_path = pg_catalog, pg_temp
 as $$
   select m.role
   from public.projects as p
@@ -54,7 +54,7 @@ revoke execute on function private.project_role(uuid) from public, anon;
 grant execute on function private.project_role(uuid) to authenticated, atoms_rpc_owner;
 
 create or replace function private.has_project_role(project_id uuid, min_role public.member_role) returns boolean
-language sql stable security definer set search_path = ''
+language sql stable security definer set search_path = pg_catalog, pg_temp
 as $$
   select coalesce(private.project_role(has_project_role.project_id) >= has_project_role.min_role, false)
 $$;
@@ -65,7 +65,7 @@ revoke execute on function private.has_project_role(uuid, public.member_role) fr
 grant execute on function private.has_project_role(uuid, public.member_role) to authenticated, atoms_rpc_owner;
 
 create or replace function private.visible_org_ids() returns setof uuid
-language plpgsql stable security definer set search_path = ''
+language plpgsql stable security definer set search_path = pg_catalog, pg_temp
 as $$
 begin
   return query
@@ -80,7 +80,7 @@ revoke execute on function private.visible_org_ids() from public, anon;
 grant execute on function private.visible_org_ids() to authenticated, atoms_rpc_owner;
 
 create or replace function private.project_ids_with_role(min_role public.member_role) returns setof uuid
-language plpgsql stable security definer set search_path = ''
+language plpgsql stable security definer set search_path = pg_catalog, pg_temp
 as $$
 begin
   return query
@@ -99,7 +99,7 @@ revoke execute on function private.project_ids_with_role(public.member_role) fro
 grant execute on function private.project_ids_with_role(public.member_role) to authenticated, atoms_rpc_owner;
 
 create or replace function private.visible_project_ids() returns setof uuid
-language plpgsql stable security definer set search_path = ''
+language plpgsql stable security definer set search_path = pg_catalog, pg_temp
 as $$
 begin
   return query
@@ -116,7 +116,7 @@ revoke execute on function private.visible_project_ids() from public, anon;
 grant execute on function private.visible_project_ids() to authenticated, atoms_rpc_owner;
 
 create or replace function private.admin_org_ids() returns setof uuid
-language sql stable security definer set search_path = ''
+language sql stable security definer set search_path = pg_catalog, pg_temp
 as $$
   select m.org_id
   from public.organization_members as m
@@ -133,7 +133,7 @@ create or replace function private.require_project_role(
   project_id uuid,
   min_role public.member_role
 ) returns public.member_role
-language plpgsql stable security definer set search_path = ''
+language plpgsql stable security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
   caller_role public.member_role;
@@ -163,7 +163,7 @@ grant execute on function private.require_project_role(uuid, public.member_role)
 
 -- ---- actor (who made a change: DESIGN's actor vocabulary) ----
 create or replace function private.current_actor() returns text
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   claimed text;
@@ -186,7 +186,7 @@ revoke execute on function private.current_actor() from public, anon;
 grant execute on function private.current_actor() to authenticated, atoms_rpc_owner;
 
 create or replace function private.gateway_setting(name text, max_length integer) returns text
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select case
     when session_user = 'atoms_mcp_gateway' then
@@ -200,7 +200,7 @@ revoke execute on function private.gateway_setting(text, integer) from public, a
 grant execute on function private.gateway_setting(text, integer) to authenticated, atoms_rpc_owner;
 
 create or replace function private.current_session_id() returns text
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select private.gateway_setting('atoms.session_id', 128)
 $$;
@@ -210,7 +210,7 @@ revoke execute on function private.current_session_id() from public, anon;
 grant execute on function private.current_session_id() to authenticated, atoms_rpc_owner;
 
 create or replace function private.current_client_name() returns text
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select private.gateway_setting('atoms.client_name', 100)
 $$;

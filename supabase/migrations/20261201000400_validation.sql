@@ -9,7 +9,7 @@
 --   feed and carriage return are refused everywhere.
 
 create or replace function private.require_uuid(value text, field text) returns uuid
-language plpgsql immutable security invoker set search_path = ''
+language plpgsql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   if value is null then
@@ -31,7 +31,7 @@ revoke execute on function private.require_uuid(text, text) from public, anon;
 grant execute on function private.require_uuid(text, text) to authenticated, atoms_rpc_owner;
 
 create or replace function private.require_item_key(value text, field text) returns text
-language plpgsql immutable security invoker set search_path = ''
+language plpgsql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   if value is null then
@@ -51,7 +51,7 @@ revoke execute on function private.require_item_key(text, text) from public, ano
 grant execute on function private.require_item_key(text, text) to authenticated, atoms_rpc_owner;
 
 create or replace function private.require_text(value text, field text, min_length integer, max_length integer) returns text
-language plpgsql immutable security invoker set search_path = ''
+language plpgsql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   if value is null then
@@ -78,7 +78,7 @@ revoke execute on function private.require_text(text, text, integer, integer) fr
 grant execute on function private.require_text(text, text, integer, integer) to authenticated, atoms_rpc_owner;
 
 create or replace function private.require_choice(value text, field text, choices text[]) returns text
-language plpgsql immutable security invoker set search_path = ''
+language plpgsql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   if value is null or not (value = any(choices)) then
@@ -94,7 +94,7 @@ revoke execute on function private.require_choice(text, text, text[]) from publi
 grant execute on function private.require_choice(text, text, text[]) to authenticated, atoms_rpc_owner;
 
 create or replace function private.require_int_range(value integer, field text, min_value integer, max_value integer) returns integer
-language plpgsql immutable security invoker set search_path = ''
+language plpgsql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   if value is null or value < min_value or value > max_value then
@@ -110,7 +110,7 @@ revoke execute on function private.require_int_range(integer, text, integer, int
 grant execute on function private.require_int_range(integer, text, integer, integer) to authenticated, atoms_rpc_owner;
 
 create or replace function private.normalize_domains(value text[], field text) returns text[]
-language plpgsql immutable security invoker set search_path = ''
+language plpgsql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   tag text;
@@ -142,7 +142,7 @@ revoke execute on function private.normalize_domains(text[], text) from public, 
 grant execute on function private.normalize_domains(text[], text) to authenticated, atoms_rpc_owner;
 
 create or replace function private.require_enum(value text, field text, kind anyenum) returns text
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select private.require_choice(require_enum.value, require_enum.field, pg_catalog.enum_range(require_enum.kind)::text[])
 $$;

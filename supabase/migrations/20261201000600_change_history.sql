@@ -12,7 +12,7 @@
 
 -- ---- append-only guards ----
 create or replace function private.refuse_physical_delete() returns trigger
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   raise exception '% on %.% is not allowed: atoms keeps every row (use the soft-delete RPCs, e.g. atoms_delete_item)',
@@ -27,7 +27,7 @@ comment on function private.refuse_physical_delete() is
 revoke execute on function private.refuse_physical_delete() from public, anon;
 
 create or replace function private.refuse_update() returns trigger
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   raise exception 'update on %.% is not allowed: rows are append-only', tg_table_schema, tg_table_name
@@ -123,7 +123,7 @@ comment on trigger mcp_audit_log_refuse_truncate on public.mcp_audit_log is 'ato
 
 -- ---- actor guard ----
 create or replace function private.refuse_actor_outside_gateway() returns trigger
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   -- session_user is the login role: set role and set_config cannot change it. The tables' owner (the migration
@@ -169,7 +169,7 @@ comment on trigger mcp_audit_log_refuse_actor_outside_gateway on public.mcp_audi
 -- (the function pins timezone). Only top-level null columns are left out: a null inside old_values / new_values
 -- is part of the row and stays covered. jsonb's text form is canonical (keys sorted, one spelling per value).
 create or replace function private.history_canonical_v1(h public.change_history) returns text
-language sql stable security invoker set search_path = '' set timezone = 'UTC'
+language sql stable security invoker set search_path = pg_catalog, pg_temp set timezone = 'UTC'
 as $$
   select coalesce(jsonb_object_agg(c.key, c.value), '{}'::jsonb)::text
   from jsonb_each(to_jsonb(history_canonical_v1.h)) as c (key, value)
@@ -182,7 +182,7 @@ revoke execute on function private.history_canonical_v1(public.change_history) f
 grant execute on function private.history_canonical_v1(public.change_history) to authenticated, service_role, atoms_rpc_owner;
 
 create or replace function private.history_row_hash(prev_hash text, h public.change_history) returns text
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   -- One branch per hash_version; an unknown version hashes to null, which verification reports.
   select case history_row_hash.h.hash_version
@@ -208,7 +208,7 @@ create or replace function private.append_history(
   old_values jsonb,
   new_values jsonb
 ) returns void
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   entry public.change_history;
@@ -265,7 +265,7 @@ comment on function private.append_history(uuid, uuid, uuid, public.history_even
 revoke execute on function private.append_history(uuid, uuid, uuid, public.history_event_type, text[], jsonb, jsonb) from public, anon, authenticated;
 
 create or replace function private.item_snapshot(item public.items) returns jsonb
-language sql immutable security invoker set search_path = ''
+language sql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select jsonb_build_object(
     'id', item_snapshot.item.key,
@@ -282,7 +282,7 @@ comment on function private.item_snapshot(public.items) is 'atoms: the user-visi
 revoke execute on function private.item_snapshot(public.items) from public, anon;
 
 create or replace function private.record_change() returns trigger
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
   before_values jsonb;

@@ -12,7 +12,7 @@
 -- ---- helpers ----
 create or replace function private.history_chain_checks(scope public.history_scope, scope_id uuid)
 returns table (chain_seq bigint, id bigint, changed_at timestamptz, expected_hash text, reason text)
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   with recursive walk (position, row_id, expected_prev, expected_hash) as (
     select 1::bigint, h.id, repeat('0', 64), private.history_row_hash(repeat('0', 64), h)
@@ -58,7 +58,7 @@ grant execute on function private.history_chain_checks(public.history_scope, uui
 
 create or replace function private.history_first_break(scope public.history_scope, scope_id uuid)
 returns table (checked_rows bigint, chain_seq bigint, id bigint, changed_at timestamptz, reason text)
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   with checks as materialized (
     select c.chain_seq, c.id, c.changed_at, c.expected_hash, c.reason
@@ -112,7 +112,7 @@ revoke execute on function private.history_first_break(public.history_scope, uui
 grant execute on function private.history_first_break(public.history_scope, uuid) to authenticated, service_role, atoms_rpc_owner;
 
 create or replace function private.history_chain_intact(scope public.history_scope, scope_id uuid) returns boolean
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select b.reason is null from private.history_first_break(history_chain_intact.scope, history_chain_intact.scope_id) as b
 $$;

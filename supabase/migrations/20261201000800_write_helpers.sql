@@ -6,7 +6,7 @@
 -- Lock order (no deadlocks between writers): project row -> key counters -> history chain head.
 
 create or replace function private.lock_project_for_write(project_id uuid) returns uuid
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   owner_org uuid;
@@ -36,7 +36,7 @@ create or replace function private.find_item(
   field text,
   include_deleted boolean default false
 ) returns public.items
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   found public.items;
@@ -59,7 +59,7 @@ revoke execute on function private.find_item(uuid, text, text, boolean) from pub
 grant execute on function private.find_item(uuid, text, text, boolean) to atoms_rpc_owner;
 
 create or replace function private.link_phrase(from_key text, link_word text, to_key text) returns text
-language sql immutable security invoker set search_path = ''
+language sql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select case link_phrase.link_word
     when 'child' then link_phrase.to_key || ' is a child of ' || link_phrase.from_key
@@ -81,7 +81,7 @@ create or replace function private.add_link(
   to_item public.items,
   link_word text
 ) returns boolean
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   kind public.link_kind;
@@ -163,7 +163,7 @@ revoke execute on function private.add_link(uuid, uuid, public.items, public.ite
 grant execute on function private.add_link(uuid, uuid, public.items, public.items, text) to atoms_rpc_owner;
 
 create or replace function private.next_item_key(project_id uuid, item_type public.item_type) returns text
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   issued integer;
@@ -195,7 +195,7 @@ create or replace function private.insert_item(
   domains text[],
   level public.item_level
 ) returns public.items
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   created public.items;

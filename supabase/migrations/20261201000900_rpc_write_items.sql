@@ -15,7 +15,7 @@ create or replace function public.atoms_create_item(
   level text default null,
   parent_ids text[] default null
 ) returns jsonb
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
   project uuid := private.require_uuid(atoms_create_item.project_id, 'project_id');
@@ -80,7 +80,7 @@ create or replace function public.atoms_update_item(
   level text default null,
   status text default null
 ) returns jsonb
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
   project uuid := private.require_uuid(atoms_update_item.project_id, 'project_id');
@@ -155,7 +155,7 @@ revoke execute on function public.atoms_update_item(text, text, text, text, text
 grant execute on function public.atoms_update_item(text, text, text, text, text, text[], text, text) to authenticated;
 
 create or replace function public.atoms_delete_item(project_id text, item_id text) returns jsonb
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
   project uuid := private.require_uuid(atoms_delete_item.project_id, 'project_id');
@@ -183,7 +183,7 @@ revoke execute on function public.atoms_delete_item(text, text) from public, ano
 grant execute on function public.atoms_delete_item(text, text) to authenticated;
 
 create or replace function public.atoms_restore_item(project_id text, item_id text) returns jsonb
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
   project uuid := private.require_uuid(atoms_restore_item.project_id, 'project_id');
@@ -214,7 +214,7 @@ revoke execute on function public.atoms_restore_item(text, text) from public, an
 grant execute on function public.atoms_restore_item(text, text) to authenticated;
 
 create or replace function public.atoms_bulk_import(project_id text, items jsonb) returns jsonb
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
   project uuid := private.require_uuid(atoms_bulk_import.project_id, 'project_id');

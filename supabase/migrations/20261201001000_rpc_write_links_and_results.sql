@@ -12,7 +12,7 @@ create or replace function public.atoms_link_items(
   type text,
   action text default 'add'
 ) returns jsonb
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
   project uuid := private.require_uuid(atoms_link_items.project_id, 'project_id');
@@ -84,7 +84,7 @@ create or replace function public.atoms_record_test_result(
   result text,
   note text default null
 ) returns jsonb
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
   project uuid := private.require_uuid(atoms_record_test_result.project_id, 'project_id');

@@ -1,9 +1,9 @@
 -- Helpers shared by the read RPCs: timestamps, item summaries, the pagination envelope, history events.
 -- Objects: private.iso_utc, private.item_summary, private.page_envelope, private.history_event.
--- Security: pure functions of their arguments (security invoker, search_path ''); they read no table.
+-- Security: pure functions of their arguments (security invoker, search_path pg_catalog, pg_temp); they read no table.
 
 create or replace function private.iso_utc(ts timestamptz) returns text
-language sql immutable security invoker set search_path = ''
+language sql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select pg_catalog.to_char(iso_utc.ts at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
 $$;
@@ -14,7 +14,7 @@ revoke execute on function private.iso_utc(timestamptz) from public, anon;
 grant execute on function private.iso_utc(timestamptz) to authenticated, atoms_rpc_owner;
 
 create or replace function private.item_summary(item public.items) returns jsonb
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select jsonb_build_object(
     'id', (item_summary.item).key,
@@ -33,7 +33,7 @@ grant execute on function private.item_summary(public.items) to authenticated, a
 
 create or replace function private.page_envelope(page jsonb, total bigint, page_limit integer, page_offset integer)
 returns jsonb
-language sql immutable security invoker set search_path = ''
+language sql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select jsonb_build_object(
     'data', page_envelope.page,
@@ -52,7 +52,7 @@ revoke execute on function private.page_envelope(jsonb, bigint, integer, integer
 grant execute on function private.page_envelope(jsonb, bigint, integer, integer) to authenticated, atoms_rpc_owner;
 
 create or replace function private.history_event(h public.change_history) returns jsonb
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select jsonb_build_object(
     'event_type', h.event_type,

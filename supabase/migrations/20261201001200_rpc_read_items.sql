@@ -10,7 +10,7 @@ create or replace function public.atoms_list_projects(
   "limit" integer default 50,
   "offset" integer default 0
 ) returns jsonb
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   page_limit integer;
@@ -83,7 +83,7 @@ create or replace function public.atoms_list_items(
   "limit" integer default 50,
   "offset" integer default 0
 ) returns jsonb
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   pid uuid := private.require_uuid(atoms_list_items.project_id, 'project_id');
@@ -155,7 +155,7 @@ create or replace function public.atoms_browse(
   "limit" integer default 50,
   "offset" integer default 0
 ) returns jsonb
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select public.atoms_list_items(
     project_id => atoms_browse.project_id,
@@ -176,7 +176,7 @@ create or replace function public.atoms_get_item(
   project_id text,
   item_id text
 ) returns jsonb
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   pid uuid := private.require_uuid(atoms_get_item.project_id, 'project_id');
@@ -281,7 +281,7 @@ create or replace function public.atoms_get_history(
   item_id text,
   "limit" integer default 20
 ) returns jsonb
-language plpgsql stable security definer set search_path = ''
+language plpgsql stable security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
   pid uuid := private.require_uuid(atoms_get_history.project_id, 'project_id');

@@ -14,7 +14,7 @@ create or replace function private.search_item_matches(
   query tsquery,
   item_type public.item_type default null
 ) returns table (item_id uuid, rank real)
-language sql stable security definer set search_path = ''
+language sql stable security definer set search_path = pg_catalog, pg_temp
 as $$
   select
     i.id as item_id,
@@ -39,7 +39,7 @@ create or replace function public.atoms_search(
   type text default null,
   "limit" integer default 25
 ) returns jsonb
-language plpgsql stable security definer set search_path = ''
+language plpgsql stable security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
   pid uuid := private.require_uuid(atoms_search.project_id, 'project_id');

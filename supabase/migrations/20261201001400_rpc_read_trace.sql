@@ -16,7 +16,7 @@ create or replace function public.atoms_trace(
   depth integer default 5,
   relationship_types text[] default null
 ) returns jsonb
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   pid uuid := private.require_uuid(atoms_trace.project_id, 'project_id');
@@ -135,7 +135,7 @@ revoke execute on function public.atoms_trace(text, text, text, integer, text[])
 grant execute on function public.atoms_trace(text, text, text, integer, text[]) to authenticated;
 
 create or replace function private.mermaid_label(value text) returns text
-language sql immutable security invoker set search_path = ''
+language sql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select coalesce(string_agg(
     case
@@ -159,7 +159,7 @@ create or replace function public.atoms_export_mermaid(
   depth integer default 3,
   include_tests boolean default true
 ) returns jsonb
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   pid uuid := private.require_uuid(atoms_export_mermaid.project_id, 'project_id');

@@ -12,7 +12,7 @@ create or replace function private.coverage_of(
   level public.item_level,
   with_items boolean
 ) returns jsonb
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   with requirements as (
     select
@@ -85,7 +85,7 @@ create or replace function public.atoms_get_coverage(
   domain text default null,
   level text default null
 ) returns jsonb
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   pid uuid := private.require_uuid(atoms_get_coverage.project_id, 'project_id');
@@ -112,7 +112,7 @@ grant execute on function public.atoms_get_coverage(text, text, text) to authent
 create or replace function public.atoms_project_summary(
   project_id text
 ) returns jsonb
-language plpgsql stable security definer set search_path = ''
+language plpgsql stable security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
   pid uuid := private.require_uuid(atoms_project_summary.project_id, 'project_id');
@@ -186,7 +186,7 @@ revoke execute on function public.atoms_project_summary(text) from public, anon;
 grant execute on function public.atoms_project_summary(text) to authenticated;
 
 create or replace function public.atoms_verify_history(project_id text) returns jsonb
-language plpgsql stable security definer set search_path = ''
+language plpgsql stable security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
   project uuid := private.require_uuid(atoms_verify_history.project_id, 'project_id');

@@ -20,7 +20,7 @@ create or replace function private.check_rate_limit(
   out remaining integer,
   out retry_after_seconds integer
 ) returns setof record
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 rows 1
 as $$
 declare
@@ -125,7 +125,7 @@ revoke execute on function private.check_rate_limit(integer, integer, timestampt
 grant execute on function private.check_rate_limit(integer, integer, timestamptz) to atoms_rpc_owner;
 
 create or replace function private.prune_rate_limit_buckets() returns integer
-language sql volatile security invoker set search_path = ''
+language sql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
   with pruned as (
     delete from private.rate_limit_buckets as b
@@ -147,7 +147,7 @@ create or replace function public.atoms_check_rate_limit(
   out remaining integer,
   out retry_after_seconds integer
 ) returns setof record
-language sql volatile security definer set search_path = ''
+language sql volatile security definer set search_path = pg_catalog, pg_temp
 rows 1
 as $$
   select r.allowed, r."limit", r.remaining, r.retry_after_seconds

@@ -16,7 +16,7 @@
 
 -- ---- writer ----
 create or replace function private.parse_audit_timestamp(value text, field text) returns timestamptz
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   if value is null then
@@ -43,7 +43,7 @@ revoke execute on function private.parse_audit_timestamp(text, text) from public
 grant execute on function private.parse_audit_timestamp(text, text) to authenticated, atoms_rpc_owner;
 
 create or replace function private.redact_audit_params(value jsonb) returns jsonb
-language plpgsql immutable security invoker set search_path = ''
+language plpgsql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   case jsonb_typeof(value)
@@ -77,7 +77,7 @@ comment on function private.redact_audit_params(jsonb) is
 revoke execute on function private.redact_audit_params(jsonb) from public, anon;
 
 create or replace function private.clean_audit_text(value text, max_length integer, multiline boolean) returns text
-language sql immutable security invoker set search_path = ''
+language sql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select case when c.cleaned is null or char_length(c.cleaned) <= clean_audit_text.max_length then c.cleaned
     else left(c.cleaned, clean_audit_text.max_length - 1) || chr(8230) end
@@ -94,7 +94,7 @@ comment on function private.clean_audit_text(text, integer, boolean) is
 revoke execute on function private.clean_audit_text(text, integer, boolean) from public, anon;
 
 create or replace function private.write_mcp_audit_batch(records jsonb) returns integer
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
   allowed_keys constant text[] := array[
@@ -278,7 +278,7 @@ create or replace function public.atoms_get_audit_log(
   "limit" integer default 50,
   "offset" integer default 0
 ) returns jsonb
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_project uuid := private.require_uuid(atoms_get_audit_log.project_id, 'project_id');

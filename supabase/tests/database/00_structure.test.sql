@@ -22,9 +22,9 @@ select is_empty(
     select p.oid::regprocedure::text
     from pg_catalog.pg_proc as p
     where p.pronamespace in ('public'::regnamespace, 'private'::regnamespace)
-      and not exists (select 1 from unnest(coalesce(p.proconfig, '{}')) as c (setting) where c.setting like 'search_path=%')
+      and not ('search_path=pg_catalog, pg_temp' = any(coalesce(p.proconfig, '{}')))
   $$,
-  'every function in public and private pins its search_path'
+  'every function in public and private pins search_path to pg_catalog, pg_temp (temporary schema last)'
 );
 
 select is_empty(
