@@ -145,10 +145,12 @@ class Project:
             "select coalesce(max(chain_seq), 0) + 1 from public.change_history where project_id = %s", (self.id,)
         ).fetchone()[0]
         self.db.execute(
-            "insert into public.change_history (org_id, project_id, item_id, event_type, changed_by, changed_at, actor,"
-            " session_id, fields_changed, old_values, new_values, chain_seq, prev_hash, row_hash)"
-            " values (%s, %s, %s, %s, %s, %s, 'mcp_claude', 'session-1', %s, %s, %s, %s, %s, %s)",
+            "insert into public.change_history (scope, scope_id, org_id, project_id, item_id, event_type, changed_by,"
+            " changed_at, actor, session_id, fields_changed, old_values, new_values, hash_version, chain_seq,"
+            " prev_hash, row_hash)"
+            " values ('project', %s, %s, %s, %s, %s, %s, %s, 'mcp_claude', 'session-1', %s, %s, %s, 1, %s, %s, %s)",
             (
+                self.id,
                 self.org_id,
                 self.id,
                 self.id_of(key) if key else None,

@@ -125,7 +125,7 @@ def test_an_unknown_tool_is_one_line_exit_2_and_still_audited(url: str) -> None:
             "select status::text, error_code, client_name, actor, user_id::text from public.mcp_audit_log"
             " where tool_name = 'atoms_nope'"
         ).fetchone()
-    assert row == ("error", "VALIDATION_ERROR", "atoms-cli", None, "a0000000-0000-4000-8000-0000000000a3")
+    assert row == ("error", "VALIDATION_ERROR", "atoms-cli", "cli", "a0000000-0000-4000-8000-0000000000a3")
 
 
 @pytest.mark.parametrize("arguments", ["{not json", "[1, 2]", '"text"', ""])
@@ -149,6 +149,25 @@ def test_a_cli_call_runs_as_the_cli_actor(monkeypatch: pytest.MonkeyPatch) -> No
     result = _call("atoms_list_projects", "{}", "--as", "editor@acme.test")
     assert result.exit_code == 0, result.output
     assert [(c.actor, c.client_name) for c in seen] == [("cli", "atoms-cli")]
+
+
+def test_a_change_made_through_the_cli_is_recorded_with_actor_cli_in_history_and_audit(url: str) -> None:
+    arguments = json.dumps({"project_id": ACME_PROJECT, "type": "note", "title": "typed at a terminal"})
+    result = _call("atoms_create_item", arguments, "--as", "editor@acme.test")
+    assert result.exit_code == 0, result.output
+    key = json.loads(result.output)["data"]["id"]
+    with psycopg.connect(url) as conn:
+        history = conn.execute(
+            "select h.actor::text, h.client_name from public.change_history h"
+            " join public.items i on i.id = h.item_id where i.project_id = %s and i.key = %s",
+            (ACME_PROJECT, key),
+        ).fetchall()
+        audit = conn.execute(
+            "select actor::text, client_name from public.mcp_audit_log"
+            " where tool_name = 'atoms_create_item' and status = 'success' order by id desc limit 1"
+        ).fetchone()
+    assert history == [("cli", "atoms-cli")]
+    assert audit == ("cli", "atoms-cli")
 
 
 def test_call_without_a_token_and_no_terminal_says_how_to_sign_in() -> None:

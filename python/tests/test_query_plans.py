@@ -60,6 +60,6 @@ def test_generated_history_chains_verify(db: psycopg.Connection, db_url: str) ->
     assert verdict["checked_rows"] > probe.project_items
     broken = dataset.execute(
         "select count(*) from public.projects as p where p.name like 'Project %% of Bench org %%'"
-        " and not private.history_chain_intact(p.id)"
+        " and not private.history_chain_intact('project', p.id)"
     ).fetchone()[0]
     assert broken == 0

@@ -50,8 +50,10 @@ insert into public.test_results (org_id, project_id, item_id, result)
 select i.org_id, i.project_id, i.id, 'passed'
 from public.items as i, generate_series(1, 2)
 where i.item_type = 'test-case' and i.title like 'item %%';
-insert into public.change_history (org_id, project_id, item_id, event_type, actor, chain_seq, prev_hash, row_hash)
-select i.org_id, i.project_id, i.id, 'created', 'user',
+insert into public.change_history (
+  scope, scope_id, org_id, project_id, item_id, event_type, actor, hash_version, chain_seq, prev_hash, row_hash
+)
+select 'project', i.project_id, i.org_id, i.project_id, i.id, 'created', 'user', 1,
   1000 + row_number() over (partition by i.project_id order by i.id), repeat('0', 64), repeat('0', 64)
 from public.items as i where i.title like 'item %%';
 set session_replication_role = origin;

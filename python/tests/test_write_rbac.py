@@ -108,7 +108,7 @@ def test_write_rpcs_are_pinned_definers_owned_by_the_rpc_owner(db: psycopg.Conne
     mine = {r[0]: r for r in rows if r[0] in set(WRITE_CALLS) | {"atoms_restore_item", "atoms_verify_history"}}
     assert len(mine) == 8
     for name, definer, owner, config, anon_exec, auth_exec in mine.values():
-        assert definer and owner == "atoms_rpc_owner" and config == ['search_path=""'], name
+        assert definer and owner == "atoms_rpc_owner" and config == ["search_path=pg_catalog, pg_temp"], name
         assert not anon_exec and auth_exec, name
     owner = db.execute("select rolcanlogin, rolbypassrls, rolsuper from pg_roles where rolname = 'atoms_rpc_owner'")
     assert owner.fetchone() == (False, False, False)

@@ -59,6 +59,8 @@ def _item_count(url: str) -> int | None:
 def ensure_dataset(url: str, items: int, settings: Settings, *, force: bool = False) -> None:
     """(Re)create ``url`` with a generated dataset of ``items`` items unless it already holds that many."""
     if not force and _item_count(url) == items:
+        with psycopg.connect(url, autocommit=True) as conn:
+            migrations.check_history(conn, settings.supabase_dir)
         _log(f"reusing {conninfo_to_dict(url)['dbname']} ({items:,} items)")
         return
     _log(f"generating {items:,} items into {conninfo_to_dict(url)['dbname']}")

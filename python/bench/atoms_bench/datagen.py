@@ -431,19 +431,19 @@ def _have_function(conn: psycopg.Connection, signature: str) -> bool:
     return conn.execute("select to_regprocedure(%s) is not null", (signature,)).fetchone()[0]
 
 
-_HASH_SIGNATURE = (
-    "private.history_row_hash(text, uuid, bigint, text, uuid, uuid, timestamptz, text, text, text, text[],"
-    " jsonb, jsonb)"
-)
+_HASH_SIGNATURE = "private.history_row_hash(text, public.change_history)"
+# The staging row as a public.change_history row (by column name), chained after {prev}: hashed by the write path's
+# own function, so generated chains verify exactly like written ones.
 _HASH_CALL = (
-    "private.history_row_hash({prev}, s.project_id, s.chain_seq, s.event_type, s.item_id, s.changed_by, "
-    "s.changed_at, s.actor, s.session_id, s.client_name, s.fields_changed, s.old_values, s.new_values)"
+    "private.history_row_hash({prev}, jsonb_populate_record(null::public.change_history, to_jsonb(s) - 'part'"
+    " || jsonb_build_object('scope', 'project', 'scope_id', s.project_id, 'hash_version', 1, 'prev_hash', {prev})))"
 )
+_CHAIN_COLUMNS = """scope, scope_id, org_id, project_id, item_id, event_type, changed_by, changed_at, actor,
+  session_id, client_name, fields_changed, old_values, new_values, hash_version, chain_seq, prev_hash, row_hash"""
+_CHAIN_VALUES = """'project', project_id, org_id, project_id, item_id, event_type::public.history_event_type,
+  changed_by, changed_at, actor, session_id, client_name, fields_changed, old_values, new_values, 1, chain_seq"""
 _HISTORY_INSERT = f"""
-insert into public.change_history (
-  org_id, project_id, item_id, event_type, changed_by, changed_at, actor, session_id, client_name,
-  fields_changed, old_values, new_values, chain_seq, prev_hash, row_hash
-)
+insert into public.change_history ({_CHAIN_COLUMNS})
 with recursive chain as (
   select s.*, '{ZERO_HASH}'::text as prev_hash, {_HASH_CALL.format(prev=f"'{ZERO_HASH}'::text")} as row_hash
   from {STAGING} as s
@@ -453,17 +453,12 @@ with recursive chain as (
   from chain as c
   inner join {STAGING} as s on s.project_id = c.project_id and s.chain_seq = c.chain_seq + 1
 )
-select org_id, project_id, item_id, event_type, changed_by, changed_at, actor, session_id, client_name,
-  fields_changed, old_values, new_values, chain_seq, prev_hash, row_hash
+select {_CHAIN_VALUES}, prev_hash, row_hash
 from chain
 """
 _HISTORY_INSERT_UNHASHED = f"""
-insert into public.change_history (
-  org_id, project_id, item_id, event_type, changed_by, changed_at, actor, session_id, client_name,
-  fields_changed, old_values, new_values, chain_seq, prev_hash, row_hash
-)
-select org_id, project_id, item_id, event_type, changed_by, changed_at, actor, session_id, client_name,
-  fields_changed, old_values, new_values, chain_seq, '{PENDING_HASH}', '{PENDING_HASH}'
+insert into public.change_history ({_CHAIN_COLUMNS})
+select {_CHAIN_VALUES}, '{PENDING_HASH}', '{PENDING_HASH}'
 from {STAGING} as s where s.part = %(part)s
 """
 
@@ -621,11 +616,11 @@ def _fill_chain_heads(conn: psycopg.Connection) -> None:
     conn.execute(
         sql.SQL(
             """
-            insert into private.history_chain_heads (project_id, {seq}, {hash})
-            select distinct on (h.project_id) h.project_id, h.chain_seq, h.row_hash
+            insert into private.history_chain_heads (scope, scope_id, {seq}, {hash})
+            select distinct on (h.scope, h.scope_id) h.scope, h.scope_id, h.chain_seq, h.row_hash
             from public.change_history as h
-            order by h.project_id, h.chain_seq desc
-            on conflict (project_id) do update set {seq} = excluded.{seq}, {hash} = excluded.{hash}
+            order by h.scope, h.scope_id, h.chain_seq desc
+            on conflict (scope, scope_id) do update set {seq} = excluded.{seq}, {hash} = excluded.{hash}
             """
         ).format(seq=sql.Identifier(seq_col), hash=sql.Identifier(hash_col))
     )

@@ -149,7 +149,8 @@ insert into public.mcp_audit_log (
   session_id, client_name, actor, request_id, server_instance
 )
 select
-  now(), e ->> 'tool_name', e -> 'params', e ->> 'status', e ->> 'error_code', e ->> 'error_message',
+  now(), e ->> 'tool_name', e -> 'params', (e ->> 'status')::public.mcp_call_status, e ->> 'error_code',
+  e ->> 'error_message',
   (e ->> 'duration_ms')::integer, (e ->> 'user_id')::uuid, p.org_id, (e ->> 'project_id')::uuid,
   e ->> 'session_id', e ->> 'client_name', e ->> 'actor', e ->> 'request_id', e ->> 'server_instance'
 from jsonb_array_elements(%s) as e

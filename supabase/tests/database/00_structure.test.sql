@@ -22,9 +22,9 @@ select is_empty(
     select p.oid::regprocedure::text
     from pg_catalog.pg_proc as p
     where p.pronamespace in ('public'::regnamespace, 'private'::regnamespace)
-      and not exists (select 1 from unnest(coalesce(p.proconfig, '{}')) as c (setting) where c.setting like 'search_path=%')
+      and not ('search_path=pg_catalog, pg_temp' = any(coalesce(p.proconfig, '{}')))
   $$,
-  'every function in public and private pins its search_path'
+  'every function in public and private pins search_path to pg_catalog, pg_temp (temporary schema last)'
 );
 
 select is_empty(
@@ -146,7 +146,7 @@ select has_index('public', 'items', 'items_project_id_key_key', 'items are uniqu
 select has_index('public', 'items', 'items_project_id_created_at_idx', 'live items are indexed in list order');
 select has_index('public', 'item_links', 'item_links_live_edge_key', 'a live edge is unique');
 select has_index('public', 'test_results', 'test_results_item_id_recorded_at_idx', 'results are indexed by item, newest first');
-select has_index('public', 'change_history', 'change_history_project_id_chain_seq_key', 'history is indexed by chain position');
+select has_index('public', 'change_history', 'change_history_scope_scope_id_chain_seq_key', 'history is indexed by chain position');
 
 select * from finish();
 rollback;

@@ -136,7 +136,7 @@ select is(
 );
 
 select is(
-  private.history_chain_intact('b0000000-0000-4000-8000-000000000101'),
+  private.history_chain_intact('project', 'b0000000-0000-4000-8000-000000000101'),
   true,
   'the other organisation''s chain is intact too'
 );

@@ -1,6 +1,7 @@
 -- Rate limiter and MCP audit log: who may call what, an exact window with a controlled clock, an audit log
 -- that nobody changes and only admins of the project's organisation read. Run with `make test-pgtap`.
--- Results seen as a role are stashed with set_config and asserted after `reset role` (pgTAP runs as postgres).
+-- Results seen as a role are stashed with set_config and asserted after `reset role` (pgTAP runs as postgres, a
+-- superuser locally and not on hosted Supabase).
 begin;
 select plan(20);
 
@@ -30,8 +31,11 @@ select table_privs_are('public', 'mcp_audit_log', 'authenticated', array['SELECT
 select table_privs_are('public', 'mcp_audit_log', 'service_role', array[]::text[], 'service_role holds no privilege on the audit log');
 select triggers_are(
   'public', 'mcp_audit_log',
-  array['mcp_audit_log_refuse_update', 'mcp_audit_log_refuse_delete', 'mcp_audit_log_refuse_truncate'],
-  'the audit log carries exactly its three append-only triggers'
+  array[
+    'mcp_audit_log_refuse_update', 'mcp_audit_log_refuse_delete', 'mcp_audit_log_refuse_truncate',
+    'mcp_audit_log_refuse_actor_outside_gateway'
+  ],
+  'the audit log carries exactly its three append-only triggers and the actor guard'
 );
 
 -- ---- rate limit with a controlled clock (superuser, acting as the Acme editor) ----
@@ -67,6 +71,9 @@ select is(
 
 -- ---- the audit log: written by the gateway only, never changed ----
 -- as gateway
+-- On hosted Supabase the test runner postgres is no superuser and not a member of the roles it created (15) or has
+-- no SET on them (16+): the membership is granted here, inside this file's transaction, and rolled back with it.
+grant atoms_mcp_gateway to current_user;
 set local role atoms_mcp_gateway;
 select set_config(
   'atoms_test.written',

@@ -50,7 +50,7 @@ def db_push(ctx: typer.Context, database_url: DatabaseUrl = None) -> None:
     url = database_url or settings.database_url
     try:
         applied = migrations.migrate(url, settings.supabase_dir, with_seed=False)
-    except psycopg.Error as error:
+    except (psycopg.Error, RuntimeError) as error:
         fail(error)
     typer.echo(f"pushed {len(applied)} migrations to {safe_url(url)}" if applied else "database is up to date")
 

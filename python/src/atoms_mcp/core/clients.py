@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["CLI_ACTOR", "CLI_CLIENT_NAME", "actor_for", "audit_actor", "client_label"]
+__all__ = ["CLI_ACTOR", "CLI_CLIENT_NAME", "actor_for", "client_label"]
 
 CLI_ACTOR = "cli"
 CLI_CLIENT_NAME = "atoms-cli"
 MAX_CLIENT_NAME = 100
-# The actors the MCP audit log's writer accepts in its actor column.
-_AUDIT_ACTOR = re.compile(r"^mcp_[a-z0-9_]{1,40}$")
 # First match wins; patterns are searched in the lower-cased client name.
 _KNOWN_CLIENTS: tuple[tuple[str, str], ...] = (
     (r"claude", "claude"),
@@ -56,9 +54,3 @@ def client_label(client_name: str | None, override: str | None = None) -> str | 
         return None
     printable = "".join(ch for ch in name if ch.isprintable())
     return printable[:MAX_CLIENT_NAME] or None
-
-
-def audit_actor(actor: str) -> str | None:
-    """The actor as the MCP audit log records it: `mcp_<client>`; other actors (the CLI's) are left out of that
-    column (the row still names the client in client_name)."""
-    return actor if _AUDIT_ACTOR.match(actor) else None

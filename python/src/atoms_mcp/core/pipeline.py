@@ -26,7 +26,6 @@ import psycopg
 
 from atoms_mcp.core.audit import AuditQueue, AuditSink, DatabaseAuditSink, sanitize_params
 from atoms_mcp.core.caller import SIGN_IN_HINT, TokenSource, TokenStatus, VerifiedUser, Verifier
-from atoms_mcp.core.clients import audit_actor
 from atoms_mcp.core.errors import (
     AtomsError,
     RateLimitedError,
@@ -241,7 +240,7 @@ class _ToolCall:
             "project_id": project_id if isinstance(project_id, str) and _is_uuid(project_id) else None,
             "session_id": self.origin.session_id,
             "client_name": self.origin.client_name,
-            "actor": audit_actor(self.origin.actor),
+            "actor": self.origin.actor,
             "request_id": request_id[:200] if request_id is not None else None,
             "server_instance": self._pipeline.instance_id,
             "called_at": self._called_at,

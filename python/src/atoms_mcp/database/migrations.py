@@ -21,9 +21,11 @@ from atoms_mcp.database.sqlsplit import split_statements
 
 __all__ = [
     "Migration",
+    "MigrationHistoryMismatch",
     "apply_compat_if_needed",
     "apply_pending",
     "applied_versions",
+    "check_history",
     "create_database",
     "database_exists",
     "load_migrations",
@@ -42,6 +44,23 @@ _HISTORY_DDL = (
     "alter table supabase_migrations.schema_migrations add column if not exists name text",
     "create table if not exists supabase_migrations.seed_files (path text not null primary key, hash text not null)",
 )
+
+
+class MigrationHistoryMismatch(RuntimeError):
+    """The database recorded migration versions that ``supabase/migrations`` does not have.
+
+    A database built before the migrations were re-cut for the first release records the old versions; migrations
+    are append-only since, so such a database is rebuilt rather than migrated.
+    """
+
+    def __init__(self, unknown: list[str]) -> None:
+        shown = ", ".join(unknown[:5]) + (f", ... ({len(unknown)} in all)" if len(unknown) > 5 else "")
+        super().__init__(
+            f"this database recorded migrations that supabase/migrations does not have ({shown}): it was built "
+            "from migrations older than the first release. Rebuild it with `atoms db reset` (the benchmark "
+            "database: `make bench-data`)."
+        )
+        self.unknown = unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,14 +143,31 @@ def applied_versions(conn: psycopg.Connection) -> set[str]:
     return {row[0] for row in conn.execute("select version from supabase_migrations.schema_migrations")}
 
 
+def check_history(conn: psycopg.Connection, supabase_dir: Path) -> list[Migration]:
+    """The local migrations, after checking that every version the database recorded is one of them.
+
+    Raises:
+        MigrationHistoryMismatch: the database recorded versions that are not among the local files.
+    """
+    local = load_migrations(supabase_dir)
+    unknown = sorted(applied_versions(conn) - {m.version for m in local})
+    if unknown:
+        raise MigrationHistoryMismatch(unknown)
+    return local
+
+
 def apply_pending(conn: psycopg.Connection, supabase_dir: Path) -> list[str]:
-    """Apply the migrations not yet recorded, each in its own transaction together with its history row."""
+    """Apply the migrations not yet recorded, each in its own transaction together with its history row.
+
+    Raises:
+        MigrationHistoryMismatch: the database recorded versions that are not among the local files.
+    """
     with conn.transaction():
         for statement in _HISTORY_DDL:
             conn.execute(statement)
     done = applied_versions(conn)
     applied: list[str] = []
-    for migration in load_migrations(supabase_dir):
+    for migration in check_history(conn, supabase_dir):
         if migration.version in done:
             continue
         statements = migration.statements

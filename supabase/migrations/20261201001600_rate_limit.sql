@@ -1,6 +1,6 @@
 -- Per-user rate limiter: an exact sliding-window log, one bounded row per (user, limit, window).
--- Objects: unlogged table private.rate_limit_buckets, private.check_rate_limit (clock as a parameter; RPC owner
---   only), public.atoms_check_rate_limit (callers; wall clock), private.prune_rate_limit_buckets (job).
+-- Objects: private.check_rate_limit (clock as a parameter; RPC owner only), public.atoms_check_rate_limit (callers;
+--   wall clock), private.prune_rate_limit_buckets (job). The state table private.rate_limit_buckets: core_tables.
 -- Algorithm: the row holds the allowed requests' timestamps newer than now - window, ascending, at most "limit"
 --   (pruned in the same call). Allowed iff fewer than "limit" remain; then now is appended. Refused calls store
 --   nothing; retry_after_seconds = ceil(oldest + window - now) >= 1. Exact (zero error, unlike a two-window
@@ -11,44 +11,7 @@
 --   8 live buckets per user. UNLOGGED: no WAL and no fsync per check; a crash or failover empties the table, so
 --   every window restarts once (ephemeral state, no audit data here).
 
--- ---- tables ----
-create unlogged table if not exists private.rate_limit_buckets (
-  user_id uuid not null,
-  max_requests integer not null,
-  window_seconds integer not null,
-  hits timestamptz[] not null default '{}',
-  newest_hit_at timestamptz not null,
-  constraint rate_limit_buckets_pkey primary key (user_id, max_requests, window_seconds),
-  constraint rate_limit_buckets_max_requests_check check (max_requests between 1 and 10000),
-  constraint rate_limit_buckets_window_seconds_check check (window_seconds between 1 and 86400),
-  constraint rate_limit_buckets_hits_check check (cardinality(hits) <= max_requests)
-);
-
--- ---- comments ----
-comment on table private.rate_limit_buckets is
-'atoms: rate-limit state (unlogged: emptied by a crash, which restarts every window once). One row per (user, limit, window): the timestamps of the allowed requests inside the window, ascending, at most max_requests of them. Row-locked by every check; pruned in the same call; idle rows removed by private.prune_rate_limit_buckets().';
-comment on column private.rate_limit_buckets.hits is 'Timestamps of allowed requests newer than (last check - window), ascending; cardinality <= max_requests.';
-comment on column private.rate_limit_buckets.newest_hit_at is 'Time of the last allowed request (or of bucket creation); a bucket with newest_hit_at <= now - window is empty in effect.';
-
--- ---- grants (callers reach the table only through public.atoms_check_rate_limit) ----
-grant select, insert, update, delete on table private.rate_limit_buckets to atoms_rpc_owner;
-
--- ---- row level security ----
-alter table private.rate_limit_buckets enable row level security;
-
 -- ---- helpers ----
--- The same definition as the write path's helper (branch write), so either migration may create it first.
-create or replace function private.caller_id() returns uuid
-language sql stable security definer set search_path = ''
-as $$
-  select auth.uid()
-$$;
-
-comment on function private.caller_id() is
-'atoms: auth.uid() for code running as atoms_rpc_owner (which has no USAGE on schema auth): the verified user the RPC acts for.';
-revoke execute on function private.caller_id() from public, anon;
-grant execute on function private.caller_id() to authenticated, atoms_rpc_owner;
-
 create or replace function private.check_rate_limit(
   out allowed boolean,
   inout "limit" integer,
@@ -57,7 +20,7 @@ create or replace function private.check_rate_limit(
   out remaining integer,
   out retry_after_seconds integer
 ) returns setof record
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 rows 1
 as $$
 declare
@@ -162,7 +125,7 @@ revoke execute on function private.check_rate_limit(integer, integer, timestampt
 grant execute on function private.check_rate_limit(integer, integer, timestamptz) to atoms_rpc_owner;
 
 create or replace function private.prune_rate_limit_buckets() returns integer
-language sql volatile security invoker set search_path = ''
+language sql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
   with pruned as (
     delete from private.rate_limit_buckets as b
@@ -176,24 +139,6 @@ comment on function private.prune_rate_limit_buckets() is
 'atoms: delete rate-limit buckets whose newest hit left their window (users who stopped calling). Owner-only; schedule with pg_cron, e.g. hourly: select cron.schedule(''atoms-prune-rate-limits'', ''17 * * * *'', ''select private.prune_rate_limit_buckets()'').';
 revoke execute on function private.prune_rate_limit_buckets() from public, anon;
 
--- ---- policies (the RPC owner touches only the calling user's buckets) ----
-create policy "RPC owner reads the caller's rate-limit buckets"
-on private.rate_limit_buckets for select to atoms_rpc_owner
-using (user_id = (select private.caller_id()));
-
-create policy "RPC owner creates the caller's rate-limit buckets"
-on private.rate_limit_buckets for insert to atoms_rpc_owner
-with check (user_id = (select private.caller_id()));
-
-create policy "RPC owner updates the caller's rate-limit buckets"
-on private.rate_limit_buckets for update to atoms_rpc_owner
-using (user_id = (select private.caller_id()))
-with check (user_id = (select private.caller_id()));
-
-create policy "RPC owner removes the caller's idle rate-limit buckets"
-on private.rate_limit_buckets for delete to atoms_rpc_owner
-using (user_id = (select private.caller_id()));
-
 -- ---- RPCs ----
 create or replace function public.atoms_check_rate_limit(
   out allowed boolean,
@@ -202,7 +147,7 @@ create or replace function public.atoms_check_rate_limit(
   out remaining integer,
   out retry_after_seconds integer
 ) returns setof record
-language sql volatile security definer set search_path = ''
+language sql volatile security definer set search_path = pg_catalog, pg_temp
 rows 1
 as $$
   select r.allowed, r."limit", r.remaining, r.retry_after_seconds

@@ -1,67 +1,10 @@
--- Item RPCs: create, update, soft delete, bulk import; human keys from the row-locked counters.
--- Objects: private.next_item_key, private.insert_item, public.atoms_create_item, public.atoms_update_item,
---   public.atoms_delete_item, public.atoms_bulk_import.
--- Security: RPCs are security definer owned by atoms_rpc_owner (no BYPASSRLS: the tables' policies still apply
---   with the caller's auth.uid()), EXECUTE for authenticated only; each validates every argument (22023) and
---   calls private.require_project_role(project, 'editor') right after parsing the project id.
+-- Item RPCs: create, update, soft delete, restore, bulk import.
+-- Objects: public.atoms_create_item, public.atoms_update_item, public.atoms_delete_item, public.atoms_restore_item,
+--   public.atoms_bulk_import.
+-- Security: security definer owned by atoms_rpc_owner (no BYPASSRLS: the tables' policies still apply with the
+--   caller's auth.uid()), EXECUTE for authenticated only; each validates every argument (22023) and calls
+--   private.require_project_role(project, 'editor') (restore: 'admin') right after parsing the project id.
 
--- ---- helpers ----
-create or replace function private.next_item_key(project_id uuid, item_type public.item_type) returns text
-language plpgsql volatile security invoker set search_path = ''
-as $$
-declare
-  issued integer;
-begin
-  -- The upsert row-locks the (project, type) counter until commit: concurrent creators queue, numbers are
-  -- contiguous and a rolled-back create gives its number back (nothing committed is ever reused).
-  insert into private.item_key_counters as c (project_id, item_type, last_number)
-  values (next_item_key.project_id, next_item_key.item_type, 1)
-  on conflict on constraint item_key_counters_pkey do update set last_number = c.last_number + 1
-  returning c.last_number into issued;
-  -- At least 3 digits, never truncated: REQ-001 ... REQ-999, REQ-1000.
-  return case next_item_key.item_type when 'requirement' then 'REQ' when 'test-case' then 'TC' else 'NOTE' end
-    || '-' || lpad(issued::text, greatest(3, char_length(issued::text)), '0');
-end;
-$$;
-
-comment on function private.next_item_key(uuid, public.item_type) is
-'atoms: the next human key of a (project, type): REQ/TC/NOTE-<n>, zero-padded to at least 3 digits, from the row-locked private.item_key_counters.';
-revoke execute on function private.next_item_key(uuid, public.item_type) from public, anon;
-grant execute on function private.next_item_key(uuid, public.item_type) to atoms_rpc_owner;
-
-create or replace function private.insert_item(
-  org_id uuid,
-  project_id uuid,
-  item_type public.item_type,
-  title text,
-  summary text,
-  body text,
-  domains text[],
-  level public.item_level
-) returns public.items
-language plpgsql volatile security invoker set search_path = ''
-as $$
-declare
-  created public.items;
-  who uuid := (select private.caller_id());
-begin
-  insert into public.items (org_id, project_id, key, item_type, title, summary, body, domains, level, created_by, updated_by)
-  values (
-    insert_item.org_id, insert_item.project_id, private.next_item_key(insert_item.project_id, insert_item.item_type),
-    insert_item.item_type, insert_item.title, coalesce(insert_item.summary, ''), coalesce(insert_item.body, ''),
-    coalesce(insert_item.domains, '{}'), insert_item.level, who, who
-  )
-  returning * into created;
-  return created;
-end;
-$$;
-
-comment on function private.insert_item(uuid, uuid, public.item_type, text, text, text, text[], public.item_level) is
-'atoms: inserts an already validated item with the next key of its type; returns the row.';
-revoke execute on function private.insert_item(uuid, uuid, public.item_type, text, text, text, text[], public.item_level) from public, anon;
-grant execute on function private.insert_item(uuid, uuid, public.item_type, text, text, text, text[], public.item_level) to atoms_rpc_owner;
-
--- ---- RPCs ----
 create or replace function public.atoms_create_item(
   project_id text,
   type text,
@@ -72,7 +15,7 @@ create or replace function public.atoms_create_item(
   level text default null,
   parent_ids text[] default null
 ) returns jsonb
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
   project uuid := private.require_uuid(atoms_create_item.project_id, 'project_id');
@@ -85,13 +28,13 @@ declare
   created public.items;
 begin
   perform private.require_project_role(project, 'editor');
-  perform private.require_choice(atoms_create_item.type, 'type', array['requirement', 'test-case', 'note']);
+  perform private.require_enum(atoms_create_item.type, 'type', null::public.item_type);
   perform private.require_text(atoms_create_item.title, 'title', 1, 500);
   perform private.require_text(atoms_create_item.summary, 'summary', 0, 2000);
   perform private.require_text(atoms_create_item.body, 'body', 0, 100000);
   tags := private.normalize_domains(atoms_create_item.domains, 'domains');
   if atoms_create_item.level is not null then
-    perform private.require_choice(atoms_create_item.level, 'level', array['System', 'Subsystem', 'Component']);
+    perform private.require_enum(atoms_create_item.level, 'level', null::public.item_level);
   end if;
   if atoms_create_item.parent_ids is not null then
     if cardinality(atoms_create_item.parent_ids) > 50 then
@@ -137,7 +80,7 @@ create or replace function public.atoms_update_item(
   level text default null,
   status text default null
 ) returns jsonb
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
   project uuid := private.require_uuid(atoms_update_item.project_id, 'project_id');
@@ -165,11 +108,11 @@ begin
     given := given || 'domains'::text;
   end if;
   if atoms_update_item.level is not null then
-    perform private.require_choice(atoms_update_item.level, 'level', array['System', 'Subsystem', 'Component']);
+    perform private.require_enum(atoms_update_item.level, 'level', null::public.item_level);
     given := given || 'level'::text;
   end if;
   if atoms_update_item.status is not null then
-    perform private.require_choice(atoms_update_item.status, 'status', array['passed', 'failed', 'blocked', 'not-run']);
+    perform private.require_enum(atoms_update_item.status, 'status', null::public.test_result);
     given := given || 'status'::text;
   end if;
   if cardinality(given) = 0 then
@@ -212,7 +155,7 @@ revoke execute on function public.atoms_update_item(text, text, text, text, text
 grant execute on function public.atoms_update_item(text, text, text, text, text, text[], text, text) to authenticated;
 
 create or replace function public.atoms_delete_item(project_id text, item_id text) returns jsonb
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
   project uuid := private.require_uuid(atoms_delete_item.project_id, 'project_id');
@@ -239,8 +182,39 @@ alter function public.atoms_delete_item(text, text) owner to atoms_rpc_owner;
 revoke execute on function public.atoms_delete_item(text, text) from public, anon;
 grant execute on function public.atoms_delete_item(text, text) to authenticated;
 
+create or replace function public.atoms_restore_item(project_id text, item_id text) returns jsonb
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
+as $$
+declare
+  project uuid := private.require_uuid(atoms_restore_item.project_id, 'project_id');
+  target public.items;
+begin
+  perform private.require_project_role(project, 'admin');
+  perform private.require_item_key(atoms_restore_item.item_id, 'item_id');
+  perform private.lock_project_for_write(project);
+  target := private.find_item(project, atoms_restore_item.item_id, 'item', true);
+  if target.deleted_at is null then
+    raise exception 'item % is not deleted, nothing to restore', target.key
+      using errcode = 'PT409', hint = 'Only soft-deleted items can be restored.';
+  end if;
+  update public.items as i
+  set deleted_at = null, deleted_by = null, updated_by = (select private.caller_id()), updated_at = now()
+  where i.id = target.id;
+  return jsonb_build_object(
+    'id', target.key, 'title', target.title, 'type', target.item_type, 'restored', true,
+    'message', 'Item ' || target.key || ' has been restored'
+  );
+end;
+$$;
+
+comment on function public.atoms_restore_item(text, text) is
+'atoms admin RPC atoms_restore_item: undoes a soft delete (history event restored). Restoring a live item -> PT409. Returns {id, title, type, restored, message}.';
+alter function public.atoms_restore_item(text, text) owner to atoms_rpc_owner;
+revoke execute on function public.atoms_restore_item(text, text) from public, anon;
+grant execute on function public.atoms_restore_item(text, text) to authenticated;
+
 create or replace function public.atoms_bulk_import(project_id text, items jsonb) returns jsonb
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
   project uuid := private.require_uuid(atoms_bulk_import.project_id, 'project_id');
@@ -292,7 +266,7 @@ begin
           raise exception '% must be a string, got %', field, jsonb_typeof(entry -> field) using errcode = '22023';
         end if;
       end loop;
-      entry_type := private.require_choice(entry ->> 'type', 'type', array['requirement', 'test-case', 'note']);
+      entry_type := private.require_enum(entry ->> 'type', 'type', null::public.item_type);
       perform private.require_text(entry_title, 'title', 1, 500);
       perform private.require_text(entry ->> 'summary', 'summary', 0, 2000);
       perform private.require_text(entry ->> 'body', 'body', 0, 100000);
@@ -309,7 +283,7 @@ begin
       end if;
       entry_level := entry ->> 'level';
       if entry_level is not null then
-        perform private.require_choice(entry_level, 'level', array['System', 'Subsystem', 'Component']);
+        perform private.require_enum(entry_level, 'level', null::public.item_level);
       end if;
       parent_ref := entry ->> 'parent_id';
       parent := null;

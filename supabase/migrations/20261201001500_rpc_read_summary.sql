@@ -1,18 +1,18 @@
--- Read RPCs atoms_get_coverage and atoms_project_summary (+ helper private.coverage_of).
+-- Read RPCs atoms_get_coverage, atoms_project_summary and atoms_verify_history (+ helper private.coverage_of).
 -- Covered = a live requirement with at least one live verification link from a live test case;
 --   coverage_percent has one decimal, and a project (or filter) with no requirements is 0.0, not an error.
--- Security: atoms_get_coverage is security invoker (authenticated policies). atoms_project_summary is security
---   definer owned by atoms_rpc_owner: recent_changes must name items that were soft-deleted since (the RPC
---   owner's caller-keyed policy sees them) and it calls private.history_chain_intact (write-path helper).
+-- Security: atoms_get_coverage is security invoker (authenticated policies). atoms_project_summary and
+--   atoms_verify_history are security definer owned by atoms_rpc_owner: recent_changes must name items that were
+--   soft-deleted since (the RPC owner's caller-keyed policy sees them), and the chain is read under the RPC
+--   owner's policies (viewer and up) through private.history_first_break.
 
--- ---- helpers ----
 create or replace function private.coverage_of(
   project_id uuid,
   domain text,
   level public.item_level,
   with_items boolean
 ) returns jsonb
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   with requirements as (
     select
@@ -85,7 +85,7 @@ create or replace function public.atoms_get_coverage(
   domain text default null,
   level text default null
 ) returns jsonb
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   pid uuid := private.require_uuid(atoms_get_coverage.project_id, 'project_id');
@@ -98,7 +98,7 @@ begin
     filter_domain := (private.normalize_domains(array[atoms_get_coverage.domain], 'domain'))[1];
   end if;
   if atoms_get_coverage.level is not null then
-    filter_level := private.require_choice(atoms_get_coverage.level, 'level', array['System', 'Subsystem', 'Component'])::public.item_level;
+    filter_level := private.require_enum(atoms_get_coverage.level, 'level', null::public.item_level)::public.item_level;
   end if;
   return private.coverage_of(pid, filter_domain, filter_level, true);
 end;
@@ -112,7 +112,7 @@ grant execute on function public.atoms_get_coverage(text, text, text) to authent
 create or replace function public.atoms_project_summary(
   project_id text
 ) returns jsonb
-language plpgsql stable security definer set search_path = ''
+language plpgsql stable security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
   pid uuid := private.require_uuid(atoms_project_summary.project_id, 'project_id');
@@ -162,7 +162,7 @@ begin
   from (
     select ch.*
     from public.change_history as ch
-    where ch.project_id = pid
+    where ch.scope = 'project' and ch.scope_id = pid
     order by ch.chain_seq desc
     limit 10
   ) as h
@@ -174,7 +174,7 @@ begin
     'coverage', private.coverage_of(pid, null, null, false),
     'tests', tests,
     'recent_changes', changes,
-    'history_intact', private.history_chain_intact(pid)
+    'history_intact', private.history_chain_intact('project', pid)
   );
 end;
 $$;
@@ -184,3 +184,28 @@ comment on function public.atoms_project_summary(text) is
 'atoms tool atoms_project_summary (STABLE): {project {id, name, org_name}, counts, coverage {covered, uncovered, total, coverage_percent}, tests {passed, failed, blocked, not-run, never_run} by each live test case''s latest result, recent_changes (last 10 history events, newest first, with item_id = key), history_intact}. Security definer owned by atoms_rpc_owner: names soft-deleted items in recent_changes and calls private.history_chain_intact.';
 revoke execute on function public.atoms_project_summary(text) from public, anon;
 grant execute on function public.atoms_project_summary(text) to authenticated;
+
+create or replace function public.atoms_verify_history(project_id text) returns jsonb
+language plpgsql stable security definer set search_path = pg_catalog, pg_temp
+as $$
+declare
+  project uuid := private.require_uuid(atoms_verify_history.project_id, 'project_id');
+  outcome record;
+begin
+  perform private.require_project_role(project, 'viewer');
+  select * into outcome from private.history_first_break('project', project);
+  return jsonb_build_object(
+    'intact', outcome.reason is null,
+    'checked_rows', outcome.checked_rows,
+    'first_broken', case when outcome.reason is not null then jsonb_build_object(
+      'chain_seq', outcome.chain_seq, 'id', outcome.id, 'changed_at', outcome.changed_at, 'reason', outcome.reason
+    ) end
+  );
+end;
+$$;
+
+comment on function public.atoms_verify_history(text) is
+'atoms RPC atoms_verify_history (viewer and up): recomputes the project''s history hash chain. Returns {intact, checked_rows, first_broken: null | {chain_seq, id, changed_at, reason}}.';
+alter function public.atoms_verify_history(text) owner to atoms_rpc_owner;
+revoke execute on function public.atoms_verify_history(text) from public, anon;
+grant execute on function public.atoms_verify_history(text) to authenticated;

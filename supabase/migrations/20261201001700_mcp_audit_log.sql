@@ -1,18 +1,22 @@
--- The one writer of the MCP audit log: a batch function for the MCP server's plain gateway login.
+-- MCP audit log: its one writer (a batch function for the MCP server's plain gateway login) and its reader.
 -- Objects: private.parse_audit_timestamp, private.redact_audit_params, private.clean_audit_text,
---   private.write_mcp_audit_batch.
--- Security: security definer owned by the migration runner (table owner; RLS is not needed to insert);
---   EXECUTE for atoms_mcp_gateway only, not for authenticated, so no user (and no gateway session that took
---   on a user) can forge records. Every record is validated and the batch is all-or-nothing: the first bad
+--   private.write_mcp_audit_batch, public.atoms_get_audit_log. The table, its indexes and grants: core_tables; its
+--   append-only guards: change_history; its select policy (admins of the row's organisation): rls_policies.
+-- Security: the writer is security definer owned by the migration runner (table owner; RLS is not needed to
+--   insert); EXECUTE for atoms_mcp_gateway only, not for authenticated, so no user (and no gateway session that
+--   took on a user) can forge records. Every record is validated and the batch is all-or-nothing: the first bad
 --   record raises 22023 naming its index and field, so nothing is lost silently (the shim retries the rest).
 --   Strictly validated: the fields the server itself sets (tool_name, status, error_code, duration_ms, ids,
 --   actor, called_at, params type). Cleaned, never refused: text a client influences (error_message,
 --   session_id, client_name, request_id, server_instance), so no client can get its calls' records rejected.
 --   org_id is derived from project_id here; params are redacted of secrets and capped at 8192 bytes.
+-- Reader: atoms_get_audit_log is security invoker: require_project_role(..., 'admin') first (28000 / PT404 /
+--   42501), then the table's select policy limits rows to organisations the caller administers, so the function
+--   holds no privilege of its own. Served by mcp_audit_log_project_id_created_at_idx.
 
--- ---- helpers ----
+-- ---- writer ----
 create or replace function private.parse_audit_timestamp(value text, field text) returns timestamptz
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   if value is null then
@@ -39,7 +43,7 @@ revoke execute on function private.parse_audit_timestamp(text, text) from public
 grant execute on function private.parse_audit_timestamp(text, text) to authenticated, atoms_rpc_owner;
 
 create or replace function private.redact_audit_params(value jsonb) returns jsonb
-language plpgsql immutable security invoker set search_path = ''
+language plpgsql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   case jsonb_typeof(value)
@@ -73,7 +77,7 @@ comment on function private.redact_audit_params(jsonb) is
 revoke execute on function private.redact_audit_params(jsonb) from public, anon;
 
 create or replace function private.clean_audit_text(value text, max_length integer, multiline boolean) returns text
-language sql immutable security invoker set search_path = ''
+language sql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select case when c.cleaned is null or char_length(c.cleaned) <= clean_audit_text.max_length then c.cleaned
     else left(c.cleaned, clean_audit_text.max_length - 1) || chr(8230) end
@@ -90,7 +94,7 @@ comment on function private.clean_audit_text(text, integer, boolean) is
 revoke execute on function private.clean_audit_text(text, integer, boolean) from public, anon;
 
 create or replace function private.write_mcp_audit_batch(records jsonb) returns integer
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
   allowed_keys constant text[] := array[
@@ -158,7 +162,7 @@ begin
       raise exception '%.tool_name must be 1-128 characters of A-Z a-z 0-9 _ . -, got "%"', field, coalesce(left(v_tool, 80), 'null')
         using errcode = '22023';
     end if;
-    v_status := private.require_choice(rec ->> 'status', field || '.status', array['success', 'error']);
+    v_status := private.require_enum(rec ->> 'status', field || '.status', null::public.mcp_call_status);
     v_error_code := rec ->> 'error_code';
     if v_status = 'error' and (v_error_code is null or v_error_code !~ '^[A-Z][A-Z0-9_]{1,39}$') then
       raise exception '%.error_code must be an upper-case code such as NOT_FOUND when status is error, got "%"',
@@ -177,8 +181,9 @@ begin
         using errcode = '22023';
     end if;
     v_actor := rec ->> 'actor';
-    if v_actor is not null and v_actor !~ '^mcp_[a-z0-9_]{1,40}$' then
-      raise exception '%.actor must look like mcp_<client> (lower-case, digits, underscore; at most 40 after mcp_), got "%"',
+    -- The MCP server acts for AI clients and the CLI, never as a plain (web) user.
+    if v_actor is not null and (not private.is_actor(v_actor) or v_actor = 'user') then
+      raise exception '%.actor must be cli, mcp_<client> or import:<format> (lower-case, digits, underscore; at most 40 after the prefix), got "%"',
         field, left(v_actor, 80)
         using errcode = '22023';
     end if;
@@ -231,7 +236,7 @@ begin
     r.called_at,
     r.tool_name,
     r.params,
-    r.status,
+    r.status::public.mcp_call_status,
     r.error_code,
     r.error_message,
     r.duration_ms,
@@ -240,7 +245,7 @@ begin
     r.project_id,
     r.session_id,
     r.client_name,
-    r.actor,
+    r.actor::public.actor_tag,
     r.request_id,
     r.server_instance
   from unnest(
@@ -261,3 +266,94 @@ comment on function private.write_mcp_audit_batch(jsonb) is
 'atoms: the only writer of public.mcp_audit_log. Takes a JSON array of 1-1000 records {tool_name, status, duration_ms, error_code?, error_message?, params?, user_id?, project_id?, session_id?, client_name?, actor?, request_id?, server_instance?, called_at?}; validates all of them and writes all or none (22023 names the first bad record and field); cleans client-influenced text (control characters, length); derives org_id from project_id; redacts secrets and caps params at 8192 bytes. Returns the number of rows written. Executable by atoms_mcp_gateway only.';
 revoke execute on function private.write_mcp_audit_batch(jsonb) from public, anon, authenticated;
 grant execute on function private.write_mcp_audit_batch(jsonb) to atoms_mcp_gateway;
+
+-- ---- reader ----
+create or replace function public.atoms_get_audit_log(
+  project_id text,
+  tool_name text default null,
+  user_id text default null,
+  status text default null,
+  since text default null,
+  until text default null,
+  "limit" integer default 50,
+  "offset" integer default 0
+) returns jsonb
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_project uuid := private.require_uuid(atoms_get_audit_log.project_id, 'project_id');
+  v_tool text;
+  v_user uuid;
+  v_status public.mcp_call_status;
+  v_since timestamptz;
+  v_until timestamptz;
+  total bigint;
+  page jsonb;
+begin
+  perform private.require_project_role(v_project, 'admin');
+  if atoms_get_audit_log.tool_name is not null and atoms_get_audit_log.tool_name !~ '^[A-Za-z0-9_.-]{1,128}$' then
+    raise exception 'tool_name must be a tool name such as atoms_get_item, got "%"', left(atoms_get_audit_log.tool_name, 80)
+      using errcode = '22023';
+  end if;
+  v_tool := atoms_get_audit_log.tool_name;
+  if atoms_get_audit_log.user_id is not null then
+    v_user := private.require_uuid(atoms_get_audit_log.user_id, 'user_id');
+  end if;
+  if atoms_get_audit_log.status is not null then
+    v_status := private.require_enum(atoms_get_audit_log.status, 'status', null::public.mcp_call_status)::public.mcp_call_status;
+  end if;
+  v_since := private.parse_audit_timestamp(atoms_get_audit_log.since, 'since');
+  v_until := private.parse_audit_timestamp(atoms_get_audit_log.until, 'until');
+  perform private.require_int_range(atoms_get_audit_log."limit", 'limit', 1, 200);
+  perform private.require_int_range(atoms_get_audit_log."offset", 'offset', 0, 1000000);
+
+  select count(*) into total
+  from public.mcp_audit_log as a
+  where a.project_id = v_project
+    and (v_tool is null or a.tool_name = v_tool)
+    and (v_user is null or a.user_id = v_user)
+    and (v_status is null or a.status = v_status)
+    and (v_since is null or a.created_at >= v_since)
+    and (v_until is null or a.created_at < v_until);
+
+  select coalesce(jsonb_agg(
+    jsonb_build_object(
+      'id', a.id,
+      'created_at', to_char(a.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+      'called_at', to_char(a.called_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+      'tool_name', a.tool_name,
+      'status', a.status,
+      'error_code', a.error_code,
+      'error_message', a.error_message,
+      'duration_ms', a.duration_ms,
+      'user_id', a.user_id,
+      'project_id', a.project_id,
+      'session_id', a.session_id,
+      'client_name', a.client_name,
+      'actor', a.actor,
+      'request_id', a.request_id,
+      'server_instance', a.server_instance,
+      'params', a.params
+    ) order by a.created_at desc, a.id desc
+  ), '[]'::jsonb) into page
+  from (
+    select l.*
+    from public.mcp_audit_log as l
+    where l.project_id = v_project
+      and (v_tool is null or l.tool_name = v_tool)
+      and (v_user is null or l.user_id = v_user)
+      and (v_status is null or l.status = v_status)
+      and (v_since is null or l.created_at >= v_since)
+      and (v_until is null or l.created_at < v_until)
+    order by l.created_at desc, l.id desc
+    limit atoms_get_audit_log."limit" offset atoms_get_audit_log."offset"
+  ) as a;
+
+  return private.page_envelope(page, total, atoms_get_audit_log."limit", atoms_get_audit_log."offset");
+end;
+$$;
+
+comment on function public.atoms_get_audit_log(text, text, text, text, text, text, integer, integer) is
+'atoms: admin only. The project''s MCP audit records newest first, filtered by tool_name, user_id, status and created_at in [since, until); {"data": [...], "meta": {total_count, limit, offset, has_more}}. limit 1-200 (50), offset >= 0. Security invoker: the table''s policy limits rows to organisations the caller administers.';
+revoke execute on function public.atoms_get_audit_log(text, text, text, text, text, text, integer, integer) from public, anon;
+grant execute on function public.atoms_get_audit_log(text, text, text, text, text, text, integer, integer) to authenticated;

@@ -1,14 +1,15 @@
 -- Argument validation shared by every RPC, so each rule is written once.
 -- Objects: private.require_uuid, private.require_item_key, private.require_text,
---   private.require_choice, private.require_int_range, private.normalize_domains.
--- Security: pure functions (immutable, security invoker, search_path ''). They raise 22023
+--   private.require_choice, private.require_int_range, private.normalize_domains, private.require_enum (the
+--   enums are the one list of allowed values: no RPC repeats them).
+-- Security: pure functions (immutable; require_enum stable, as enums grow; security invoker). They raise 22023
 --   (invalid_parameter_value) with a message that names the field, the rule and what was given.
 -- Limits (mirrored by the shim's pydantic models): title 1-500, summary <= 2000, body <= 100000,
 --   note <= 1000, domains <= 20 tags of 1-64 characters; control characters other than tab, line
 --   feed and carriage return are refused everywhere.
 
 create or replace function private.require_uuid(value text, field text) returns uuid
-language plpgsql immutable security invoker set search_path = ''
+language plpgsql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   if value is null then
@@ -30,7 +31,7 @@ revoke execute on function private.require_uuid(text, text) from public, anon;
 grant execute on function private.require_uuid(text, text) to authenticated, atoms_rpc_owner;
 
 create or replace function private.require_item_key(value text, field text) returns text
-language plpgsql immutable security invoker set search_path = ''
+language plpgsql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   if value is null then
@@ -50,7 +51,7 @@ revoke execute on function private.require_item_key(text, text) from public, ano
 grant execute on function private.require_item_key(text, text) to authenticated, atoms_rpc_owner;
 
 create or replace function private.require_text(value text, field text, min_length integer, max_length integer) returns text
-language plpgsql immutable security invoker set search_path = ''
+language plpgsql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   if value is null then
@@ -77,7 +78,7 @@ revoke execute on function private.require_text(text, text, integer, integer) fr
 grant execute on function private.require_text(text, text, integer, integer) to authenticated, atoms_rpc_owner;
 
 create or replace function private.require_choice(value text, field text, choices text[]) returns text
-language plpgsql immutable security invoker set search_path = ''
+language plpgsql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   if value is null or not (value = any(choices)) then
@@ -93,7 +94,7 @@ revoke execute on function private.require_choice(text, text, text[]) from publi
 grant execute on function private.require_choice(text, text, text[]) to authenticated, atoms_rpc_owner;
 
 create or replace function private.require_int_range(value integer, field text, min_value integer, max_value integer) returns integer
-language plpgsql immutable security invoker set search_path = ''
+language plpgsql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   if value is null or value < min_value or value > max_value then
@@ -109,7 +110,7 @@ revoke execute on function private.require_int_range(integer, text, integer, int
 grant execute on function private.require_int_range(integer, text, integer, integer) to authenticated, atoms_rpc_owner;
 
 create or replace function private.normalize_domains(value text[], field text) returns text[]
-language plpgsql immutable security invoker set search_path = ''
+language plpgsql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   tag text;
@@ -139,3 +140,14 @@ comment on function private.normalize_domains(text[], text) is
 'atoms: domain tags trimmed, lower-cased and de-duplicated in order; at most 20 tags of 1-64 characters; null stays null.';
 revoke execute on function private.normalize_domains(text[], text) from public, anon;
 grant execute on function private.normalize_domains(text[], text) to authenticated, atoms_rpc_owner;
+
+create or replace function private.require_enum(value text, field text, kind anyenum) returns text
+language sql stable security invoker set search_path = pg_catalog, pg_temp
+as $$
+  select private.require_choice(require_enum.value, require_enum.field, pg_catalog.enum_range(require_enum.kind)::text[])
+$$;
+
+comment on function private.require_enum(text, text, anyenum) is
+'atoms: one of the values of the enum type of kind (pass null::public.<type>), or 22023 listing them. The enum is the one list of allowed values: a value added with alter type ... add value is accepted everywhere at once.';
+revoke execute on function private.require_enum(text, text, anyenum) from public, anon;
+grant execute on function private.require_enum(text, text, anyenum) to authenticated, atoms_rpc_owner;

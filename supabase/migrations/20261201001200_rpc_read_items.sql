@@ -1,87 +1,16 @@
 -- Read RPCs for projects and items: atoms_list_projects, atoms_list_items, atoms_browse, atoms_get_item,
---   atoms_search, atoms_get_history (+ helpers private.iso_utc, private.item_summary).
+--   atoms_get_history.
 -- Security: each RPC validates every argument (22023) and calls private.require_project_role(project, 'viewer')
 --   first (28000 / PT404, so another tenant's project is "not found"). Most run as security invoker under the
---   authenticated policies (soft-deleted items and links hidden by RLS and by explicit filters); atoms_search and
---   atoms_get_history are security definer owned by atoms_rpc_owner, whose policies are keyed on the caller.
+--   authenticated policies (soft-deleted items and links hidden by RLS and by explicit filters);
+--   atoms_get_history is security definer owned by atoms_rpc_owner, whose policies are keyed on the caller.
 -- Results: jsonb shaped exactly as the catalogue's data (paginated tools: {data, meta}); timestamps ISO-8601 UTC.
 
--- ---- helpers ----
-create or replace function private.iso_utc(ts timestamptz) returns text
-language sql immutable security invoker set search_path = ''
-as $$
-  select pg_catalog.to_char(iso_utc.ts at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-$$;
-
-comment on function private.iso_utc(timestamptz) is
-'atoms: a timestamp as ISO-8601 UTC text (2026-11-30T00:15:57.123456Z), independent of the session time zone.';
-revoke execute on function private.iso_utc(timestamptz) from public, anon;
-grant execute on function private.iso_utc(timestamptz) to authenticated, atoms_rpc_owner;
-
-create or replace function private.item_summary(item public.items) returns jsonb
-language sql stable security invoker set search_path = ''
-as $$
-  select jsonb_build_object(
-    'id', (item_summary.item).key,
-    'type', (item_summary.item).item_type,
-    'title', (item_summary.item).title,
-    'summary', (item_summary.item).summary,
-    'domains', to_jsonb((item_summary.item).domains),
-    'level', (item_summary.item).level
-  )
-$$;
-
-comment on function private.item_summary(public.items) is
-'atoms: the catalogue''s ItemSummary {id (human key), type, title, summary, domains, level} of one item row.';
-revoke execute on function private.item_summary(public.items) from public, anon;
-grant execute on function private.item_summary(public.items) to authenticated, atoms_rpc_owner;
-
-create or replace function private.page_envelope(page jsonb, total bigint, page_limit integer, page_offset integer)
-returns jsonb
-language sql immutable security invoker set search_path = ''
-as $$
-  select jsonb_build_object(
-    'data', page_envelope.page,
-    'meta', jsonb_build_object(
-      'total_count', page_envelope.total,
-      'limit', page_envelope.page_limit,
-      'offset', page_envelope.page_offset,
-      'has_more', page_envelope.page_offset + jsonb_array_length(page_envelope.page) < page_envelope.total
-    )
-  )
-$$;
-
-comment on function private.page_envelope(jsonb, bigint, integer, integer) is
-'atoms: the {data, meta {total_count, limit, offset, has_more}} answer of every paginated read tool.';
-revoke execute on function private.page_envelope(jsonb, bigint, integer, integer) from public, anon;
-grant execute on function private.page_envelope(jsonb, bigint, integer, integer) to authenticated, atoms_rpc_owner;
-
-create or replace function private.history_event(h public.change_history) returns jsonb
-language sql stable security invoker set search_path = ''
-as $$
-  select jsonb_build_object(
-    'event_type', h.event_type,
-    'changed_by', h.changed_by,
-    'changed_at', private.iso_utc(h.changed_at),
-    'actor', h.actor,
-    'session_id', h.session_id,
-    'fields_changed', to_jsonb(h.fields_changed),
-    'old_values', h.old_values,
-    'new_values', h.new_values
-  )
-$$;
-
-comment on function private.history_event(public.change_history) is
-'atoms: one change_history row as the history tools show it (event_type, changed_by, changed_at in UTC, actor, session_id, fields_changed, old_values, new_values).';
-revoke execute on function private.history_event(public.change_history) from public, anon;
-grant execute on function private.history_event(public.change_history) to authenticated, atoms_rpc_owner;
-
--- ---- RPCs ----
 create or replace function public.atoms_list_projects(
   "limit" integer default 50,
   "offset" integer default 0
 ) returns jsonb
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   page_limit integer;
@@ -154,7 +83,7 @@ create or replace function public.atoms_list_items(
   "limit" integer default 50,
   "offset" integer default 0
 ) returns jsonb
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   pid uuid := private.require_uuid(atoms_list_items.project_id, 'project_id');
@@ -168,7 +97,7 @@ declare
 begin
   perform private.require_project_role(pid, 'viewer');
   if atoms_list_items.type is not null then
-    perform private.require_choice(atoms_list_items.type, 'type', array['requirement', 'test-case', 'note', 'table']);
+    perform private.require_choice(atoms_list_items.type, 'type', pg_catalog.enum_range(null::public.item_type)::text[] || 'table'::text);
     -- 'table' is accepted as a filter value for compatibility; atoms stores no tables, so it matches nothing.
     if atoms_list_items.type <> 'table' then
       filter_type := atoms_list_items.type::public.item_type;
@@ -179,7 +108,7 @@ begin
     filter_domain := (private.normalize_domains(array[atoms_list_items.domain], 'domain'))[1];
   end if;
   if atoms_list_items.level is not null then
-    filter_level := private.require_choice(atoms_list_items.level, 'level', array['System', 'Subsystem', 'Component'])::public.item_level;
+    filter_level := private.require_enum(atoms_list_items.level, 'level', null::public.item_level)::public.item_level;
   end if;
   page_limit := private.require_int_range(atoms_list_items."limit", 'limit', 1, 200);
   page_offset := private.require_int_range(atoms_list_items."offset", 'offset', 0, 2147483647);
@@ -226,7 +155,7 @@ create or replace function public.atoms_browse(
   "limit" integer default 50,
   "offset" integer default 0
 ) returns jsonb
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select public.atoms_list_items(
     project_id => atoms_browse.project_id,
@@ -247,7 +176,7 @@ create or replace function public.atoms_get_item(
   project_id text,
   item_id text
 ) returns jsonb
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   pid uuid := private.require_uuid(atoms_get_item.project_id, 'project_id');
@@ -347,102 +276,12 @@ comment on function public.atoms_get_item(text, text) is
 revoke execute on function public.atoms_get_item(text, text) from public, anon;
 grant execute on function public.atoms_get_item(text, text) to authenticated;
 
-create or replace function public.atoms_search(
-  project_id text,
-  query text,
-  type text default null,
-  "limit" integer default 25
-) returns jsonb
-language plpgsql stable security definer set search_path = ''
-as $$
-declare
-  pid uuid := private.require_uuid(atoms_search.project_id, 'project_id');
-  search_text text;
-  filter_type public.item_type;
-  page_limit integer;
-  tsq tsquery;
-  exact_key text;
-  total bigint := 0;
-  page jsonb := '[]'::jsonb;
-begin
-  perform private.require_project_role(pid, 'viewer');
-  search_text := btrim(private.require_text(atoms_search.query, 'query', 1, 1000), E' \t\r\n');
-  if search_text = '' then
-    raise exception 'query must contain at least one non-blank character' using errcode = '22023';
-  end if;
-  if atoms_search.type is not null then
-    perform private.require_choice(atoms_search.type, 'type', array['requirement', 'test-case', 'note', 'table']);
-    if atoms_search.type <> 'table' then
-      filter_type := atoms_search.type::public.item_type;
-    end if;
-  end if;
-  page_limit := private.require_int_range(atoms_search."limit", 'limit', 1, 100);
-
-  -- 'table' is accepted as a filter value for compatibility; atoms stores no tables, so it matches nothing.
-  if atoms_search.type is distinct from 'table' then
-    -- Same letter-digit hyphen rule as the generated column public.items.search_vector.
-    tsq := websearch_to_tsquery(
-      'private.atoms_text'::regconfig, regexp_replace(search_text, '([[:alpha:]])-([[:digit:]])', '\1 \2', 'g')
-    );
-    if upper(search_text) ~ '^[A-Z]+-[0-9]{3,}$' then
-      exact_key := upper(search_text);
-    end if;
-
-    with candidates as (
-      select m.item_id, m.rank, false as exact
-      from private.search_item_matches(pid, tsq, filter_type) as m
-      where numnode(tsq) > 0
-      union all
-      select i.id, null::real, true
-      from public.items as i
-      where
-        i.project_id = pid
-        and i.key = exact_key
-        and i.deleted_at is null
-        and (filter_type is null or i.item_type = filter_type)
-    ),
-
-    matches as (
-      select c.item_id, max(c.rank) as rank, bool_or(c.exact) as exact
-      from candidates as c
-      group by c.item_id
-    ),
-
-    -- Rows re-read by primary key under RLS (the caller's policies for atoms_rpc_owner).
-    ranked as (
-      select i as item, i.created_at, i.key, m.rank, m.exact, count(*) over () as total_count
-      from matches as m
-      inner join public.items as i on m.item_id = i.id
-      where i.project_id = pid and i.deleted_at is null
-      order by m.exact desc, m.rank desc nulls last, i.created_at, i.key
-      limit page_limit
-    )
-
-    select
-      coalesce(max(r.total_count), 0),
-      coalesce(jsonb_agg(
-        private.item_summary(r.item) order by r.exact desc, r.rank desc nulls last, r.created_at, r.key
-      ), '[]'::jsonb)
-    into total, page
-    from ranked as r;
-  end if;
-
-  return jsonb_build_object('data', page, 'meta', jsonb_build_object('total_count', total, 'limit', page_limit));
-end;
-$$;
-
-alter function public.atoms_search(text, text, text, integer) owner to atoms_rpc_owner;
-comment on function public.atoms_search(text, text, text, integer) is
-'atoms tool atoms_search (STABLE): websearch_to_tsquery syntax ("phrase", OR, -word) over title > summary > body of live items, ranked by ts_rank_cd; a query that is an item key (any case) puts that item first. {data:[ItemSummary], meta {total_count, limit}}. Security definer owned by atoms_rpc_owner: it alone may call private.search_item_matches (the GIN-backed finder, see the item_search migration); rows are re-read under the RPC owner''s caller-keyed policies.';
-revoke execute on function public.atoms_search(text, text, text, integer) from public, anon;
-grant execute on function public.atoms_search(text, text, text, integer) to authenticated;
-
 create or replace function public.atoms_get_history(
   project_id text,
   item_id text,
   "limit" integer default 20
 ) returns jsonb
-language plpgsql stable security definer set search_path = ''
+language plpgsql stable security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
   pid uuid := private.require_uuid(atoms_get_history.project_id, 'project_id');

@@ -1,25 +1,12 @@
--- Write-path helpers shared by every write RPC, and the link RPC.
--- Objects: private.caller_id, private.lock_project_for_write, private.find_item, private.link_phrase, private.add_link,
---   public.atoms_link_items.
--- Security: helpers are security invoker and executable by atoms_rpc_owner only, so they run with the RPC
---   owner's rights (table privileges, no BYPASSRLS, policies keyed on the caller's auth.uid()). The RPC is
---   security definer owned by atoms_rpc_owner and calls private.require_project_role(project, 'editor') first.
+-- Helpers shared by the write RPCs: the project lock, item lookup, links and human keys.
+-- Objects: private.lock_project_for_write, private.find_item, private.link_phrase, private.add_link,
+--   private.next_item_key, private.insert_item.
+-- Security: security invoker and executable by atoms_rpc_owner only, so they run with the RPC owner's rights
+--   (table privileges, no BYPASSRLS, policies keyed on the caller's auth.uid()).
 -- Lock order (no deadlocks between writers): project row -> key counters -> history chain head.
 
--- ---- helpers ----
-create or replace function private.caller_id() returns uuid
-language sql stable security definer set search_path = ''
-as $$
-  select auth.uid()
-$$;
-
-comment on function private.caller_id() is
-'atoms: auth.uid() for code running as atoms_rpc_owner (which has no USAGE on schema auth): the verified user the RPC acts for.';
-revoke execute on function private.caller_id() from public, anon;
-grant execute on function private.caller_id() to authenticated, atoms_rpc_owner;
-
 create or replace function private.lock_project_for_write(project_id uuid) returns uuid
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   owner_org uuid;
@@ -49,7 +36,7 @@ create or replace function private.find_item(
   field text,
   include_deleted boolean default false
 ) returns public.items
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   found public.items;
@@ -72,7 +59,7 @@ revoke execute on function private.find_item(uuid, text, text, boolean) from pub
 grant execute on function private.find_item(uuid, text, text, boolean) to atoms_rpc_owner;
 
 create or replace function private.link_phrase(from_key text, link_word text, to_key text) returns text
-language sql immutable security invoker set search_path = ''
+language sql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select case link_phrase.link_word
     when 'child' then link_phrase.to_key || ' is a child of ' || link_phrase.from_key
@@ -94,7 +81,7 @@ create or replace function private.add_link(
   to_item public.items,
   link_word text
 ) returns boolean
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   kind public.link_kind;
@@ -175,76 +162,57 @@ comment on function private.add_link(uuid, uuid, public.items, public.items, tex
 revoke execute on function private.add_link(uuid, uuid, public.items, public.items, text) from public, anon;
 grant execute on function private.add_link(uuid, uuid, public.items, public.items, text) to atoms_rpc_owner;
 
--- ---- RPCs ----
-create or replace function public.atoms_link_items(
-  project_id text,
-  from_id text,
-  to_id text,
-  type text,
-  action text default 'add'
-) returns jsonb
-language plpgsql volatile security definer set search_path = ''
+create or replace function private.next_item_key(project_id uuid, item_type public.item_type) returns text
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
-  project uuid := private.require_uuid(atoms_link_items.project_id, 'project_id');
-  org uuid;
-  from_item public.items;
-  to_item public.items;
-  source_id uuid;
-  target_id uuid;
-  kind public.link_kind;
-  phrase text;
-  changed boolean;
+  issued integer;
 begin
-  perform private.require_project_role(project, 'editor');
-  perform private.require_item_key(atoms_link_items.from_id, 'from_id');
-  perform private.require_item_key(atoms_link_items.to_id, 'to_id');
-  perform private.require_choice(atoms_link_items.type, 'type', array['parent', 'child', 'related', 'verifies', 'verified_by']);
-  perform private.require_choice(atoms_link_items.action, 'action', array['add', 'remove']);
-  if atoms_link_items.from_id = atoms_link_items.to_id then
-    raise exception 'an item cannot be linked to itself (%)', atoms_link_items.from_id using errcode = '22023';
-  end if;
-
-  org := private.lock_project_for_write(project);
-  phrase := private.link_phrase(atoms_link_items.from_id, atoms_link_items.type, atoms_link_items.to_id);
-
-  if atoms_link_items.action = 'add' then
-    from_item := private.find_item(project, atoms_link_items.from_id, 'from_id');
-    to_item := private.find_item(project, atoms_link_items.to_id, 'to_id');
-    changed := private.add_link(org, project, from_item, to_item, atoms_link_items.type);
-    return jsonb_build_object(
-      'from_id', atoms_link_items.from_id, 'to_id', atoms_link_items.to_id, 'type', atoms_link_items.type,
-      'action', 'add', 'changed', changed,
-      'message', case when changed then 'Relationship added: ' else 'Relationship already exists: ' end || phrase
-    );
-  end if;
-
-  -- remove: the items may since have been deleted; removing a link to them is still allowed.
-  from_item := private.find_item(project, atoms_link_items.from_id, 'from_id', true);
-  to_item := private.find_item(project, atoms_link_items.to_id, 'to_id', true);
-  case atoms_link_items.type
-    when 'child' then kind := 'hierarchy'; source_id := from_item.id; target_id := to_item.id;
-    when 'parent' then kind := 'hierarchy'; source_id := to_item.id; target_id := from_item.id;
-    when 'verifies' then kind := 'verification'; source_id := from_item.id; target_id := to_item.id;
-    when 'verified_by' then kind := 'verification'; source_id := to_item.id; target_id := from_item.id;
-    else kind := 'related'; source_id := least(from_item.id, to_item.id); target_id := greatest(from_item.id, to_item.id);
-  end case;
-
-  update public.item_links as l
-  set deleted_at = now(), deleted_by = (select private.caller_id())
-  where l.project_id = project and l.link_kind = kind and l.source_item_id = source_id
-    and l.target_item_id = target_id and l.deleted_at is null;
-  changed := found;
-  return jsonb_build_object(
-    'from_id', atoms_link_items.from_id, 'to_id', atoms_link_items.to_id, 'type', atoms_link_items.type,
-    'action', 'remove', 'changed', changed,
-    'message', case when changed then 'Relationship removed: ' else 'Relationship not found, nothing to remove: ' end || phrase
-  );
+  -- The upsert row-locks the (project, type) counter until commit: concurrent creators queue, numbers are
+  -- contiguous and a rolled-back create gives its number back (nothing committed is ever reused).
+  insert into private.item_key_counters as c (project_id, item_type, last_number)
+  values (next_item_key.project_id, next_item_key.item_type, 1)
+  on conflict on constraint item_key_counters_pkey do update set last_number = c.last_number + 1
+  returning c.last_number into issued;
+  -- At least 3 digits, never truncated: REQ-001 ... REQ-999, REQ-1000.
+  return case next_item_key.item_type when 'requirement' then 'REQ' when 'test-case' then 'TC' else 'NOTE' end
+    || '-' || lpad(issued::text, greatest(3, char_length(issued::text)), '0');
 end;
 $$;
 
-comment on function public.atoms_link_items(text, text, text, text, text) is
-'atoms tool atoms_link_items (editor): add or remove (soft delete) a relationship between two items of a project. Adding an existing link and removing a missing one succeed without change. Returns {from_id, to_id, type, action, changed, message}.';
-alter function public.atoms_link_items(text, text, text, text, text) owner to atoms_rpc_owner;
-revoke execute on function public.atoms_link_items(text, text, text, text, text) from public, anon;
-grant execute on function public.atoms_link_items(text, text, text, text, text) to authenticated;
+comment on function private.next_item_key(uuid, public.item_type) is
+'atoms: the next human key of a (project, type): REQ/TC/NOTE-<n>, zero-padded to at least 3 digits, from the row-locked private.item_key_counters.';
+revoke execute on function private.next_item_key(uuid, public.item_type) from public, anon;
+grant execute on function private.next_item_key(uuid, public.item_type) to atoms_rpc_owner;
+
+create or replace function private.insert_item(
+  org_id uuid,
+  project_id uuid,
+  item_type public.item_type,
+  title text,
+  summary text,
+  body text,
+  domains text[],
+  level public.item_level
+) returns public.items
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
+as $$
+declare
+  created public.items;
+  who uuid := (select private.caller_id());
+begin
+  insert into public.items (org_id, project_id, key, item_type, title, summary, body, domains, level, created_by, updated_by)
+  values (
+    insert_item.org_id, insert_item.project_id, private.next_item_key(insert_item.project_id, insert_item.item_type),
+    insert_item.item_type, insert_item.title, coalesce(insert_item.summary, ''), coalesce(insert_item.body, ''),
+    coalesce(insert_item.domains, '{}'), insert_item.level, who, who
+  )
+  returning * into created;
+  return created;
+end;
+$$;
+
+comment on function private.insert_item(uuid, uuid, public.item_type, text, text, text, text[], public.item_level) is
+'atoms: inserts an already validated item with the next key of its type; returns the row.';
+revoke execute on function private.insert_item(uuid, uuid, public.item_type, text, text, text, text[], public.item_level) from public, anon;
+grant execute on function private.insert_item(uuid, uuid, public.item_type, text, text, text, text[], public.item_level) to atoms_rpc_owner;
