@@ -7,7 +7,7 @@
 -- check fail while the other layer still stops the attack. The PL/pgSQL bodies' resolution under the same path is
 -- checked with plpgsql_check by pytest (python/tests/test_session_local.py), where the extension can be installed.
 begin;
-select plan(15);
+select plan(16);
 
 \ir ../helpers.psql
 
@@ -94,6 +94,12 @@ select throws_ok(
     'create temporary view projects as select 1 as id') $$,
   '42501', null,
   'a signed-in user cannot plant a temporary view'
+);
+
+select is_empty(
+  $$ select p.oid::regprocedure::text from pg_catalog.pg_proc as p
+     where p.oid in (select pg_temp.own_functions()) and p.prosrc ~* '\m(temp|temporary)\s+(table|view|sequence)\M' $$,
+  'no function creates a temporary table, view or sequence: nothing of ours needs TEMPORARY'
 );
 
 select throws_ok(
