@@ -12,6 +12,10 @@ PYTHON ?= python3
 ATOMS_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/atoms
 ATOMS_PGTAP_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/atoms_pgtap
 ATOMS_BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/atoms_bench
+# Scratch databases rebuilt by `make lint` (plpgsql_check needs the migrated functions) and `make policies-doc`
+# (the live policies come from pg_policies); named after ATOMS_DATABASE_URL so parallel checkouts do not share them.
+ATOMS_LINT_DATABASE_URL ?= $(ATOMS_DATABASE_URL)_lint
+ATOMS_POLICIES_DATABASE_URL ?= $(ATOMS_DATABASE_URL)_policies
 export ATOMS_DATABASE_URL ATOMS_BENCH_DATABASE_URL
 BENCH_ITEMS ?= 1000000
 
@@ -66,12 +70,15 @@ lint: setup
 	$(BIN)/ruff check python/
 	$(BIN)/ruff format --check python/
 	$(BIN)/pyright
+	$(BIN)/atoms db reset --database-url '$(ATOMS_LINT_DATABASE_URL)'
+	$(BIN)/python -m atoms_mcp.database.plpgsql_lint --database-url '$(ATOMS_LINT_DATABASE_URL)'
 
 db-reset: setup
 	$(BIN)/atoms db reset --seed
 
 policies-doc: setup
-	$(BIN)/python -m atoms_mcp.database.contract policies > policies/README.md
+	$(BIN)/atoms db reset --database-url '$(ATOMS_POLICIES_DATABASE_URL)'
+	$(BIN)/python -m atoms_mcp.database.contract policies --database-url '$(ATOMS_POLICIES_DATABASE_URL)' > policies/README.md
 
 ## bench-data: recreate $(ATOMS_BENCH_DATABASE_URL) and load the generated dataset (1M items by default)
 bench-data: setup

@@ -42,6 +42,15 @@ postgresql_noproc = factories.postgresql_noproc(
 )
 postgresql = factories.postgresql("postgresql_noproc")
 
+# A database's own ACL is not copied from its template, so a clone starts with PUBLIC's default TEMPORARY again; the
+# migration that revokes it is re-run on every clone so tests see the database as the migrations leave it.
+DATABASE_ACL_MIGRATION = SUPABASE_DIR / "migrations" / "20261202000100_revoke_temporary_from_public.sql"
+
+
+def apply_database_acl(conn: psycopg.Connection) -> None:
+    """Re-run the migration that sets the database's own ACL (a clone does not inherit it from the template)."""
+    conn.execute(DATABASE_ACL_MIGRATION.read_text(encoding="utf-8"))
+
 
 # The variables the test harness itself reads (where its PostgreSQL server is); every other ATOMS_* is cleared.
 HARNESS_VARIABLES = frozenset({"ATOMS_TEST_DATABASE_URL"})
@@ -59,13 +68,14 @@ def db(postgresql: psycopg.Connection) -> psycopg.Connection:
     """A connection (superuser, autocommit) to a fresh clone of the seeded template database."""
     postgresql.commit()
     postgresql.autocommit = True
+    apply_database_acl(postgresql)
     return postgresql
 
 
 @pytest.fixture
-def db_url(postgresql: psycopg.Connection) -> str:
+def db_url(db: psycopg.Connection) -> str:
     """URL of the fresh clone, for tests that open more connections (concurrency, other login roles)."""
-    info = postgresql.info
+    info = db.info
     return make_conninfo(host=info.host, port=info.port, user=info.user, dbname=info.dbname, password=info.password)
 
 
@@ -90,6 +100,7 @@ def module_db(postgresql_noproc: NoopExecutor) -> Iterator[psycopg.Connection]:
             dbname=janitor.dbname,
             autocommit=True,
         ) as conn:
+            apply_database_acl(conn)
             yield conn
 
 

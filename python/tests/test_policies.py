@@ -16,6 +16,7 @@ from atoms_mcp.database.contract import (
     Contract,
     RpcRule,
     TableRule,
+    live_policies,
     load_contract,
     render_markdown,
 )
@@ -149,6 +150,23 @@ def test_completeness_check_fails_on_a_new_table_policy_or_function(db: psycopg.
     assert len(problems) == 4
 
 
-def test_policies_readme_is_rendered_from_the_contract() -> None:
-    rendered = render_markdown(CONTRACT)
+def test_policies_readme_is_rendered_from_the_contract_and_the_live_policies(module_db: psycopg.Connection) -> None:
+    rendered = render_markdown(CONTRACT, live_policies(module_db))
     assert (REPO_ROOT / "policies" / "README.md").read_text(encoding="utf-8") == rendered, "run `make policies-doc`"
+
+
+def test_the_rendered_contract_shows_every_policy_predicate_from_pg_policies(db: psycopg.Connection) -> None:
+    db.execute(
+        'create policy "Probe: editors read notes" on public.items for select to authenticated'
+        " using (item_type = 'note' and title <> 'a|b')"
+    )
+    rendered = render_markdown(CONTRACT, live_policies(db))
+    section = rendered.split("### `public.items`", 1)[1].split("###", 1)[0]
+    assert (
+        "| Probe: editors read notes | SELECT | authenticated | "
+        "`((item_type = 'note'::public.item_type) AND (title <> 'a\\|b'::text))` | — |"
+    ) in section
+    for (name,) in db.execute(
+        "select policyname from pg_catalog.pg_policies where schemaname in ('public', 'private')"
+    ):
+        assert f"| {name} |" in rendered

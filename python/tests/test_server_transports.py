@@ -171,3 +171,30 @@ async def test_http_refuses_requests_without_an_acceptable_token(http_url: str, 
     assert response.status_code == 401
     challenge = response.headers["www-authenticate"]
     assert challenge.startswith("Bearer") and "resource_metadata=" in challenge
+
+
+async def test_http_bulk_items_with_nul_nested_in_the_json_fail_only_their_item(http_url: str) -> None:
+    async with (
+        bearer_client(token_for("editor")) as http,
+        Client(streamable_http_client(http_url, http_client=http)) as client,
+    ):
+        result = await client.call_tool(
+            "atoms_bulk_import",
+            {
+                "project_id": ACME_PROJECT,
+                "items": [
+                    {"type": "note", "title": "over HTTP"},
+                    {"type": "note", "title": "nested", "summary": "a \x00 in the JSON"},
+                ],
+            },
+        )
+        assert error_code(result) is None
+        data = payload(result)["data"]
+        assert data["created"] == 1
+        assert [(e["index"], e["error"].split(" (")[0]) for e in data["errors"]] == [
+            (1, "summary must not contain U+0000")
+        ]
+        title = await client.call_tool(
+            "atoms_create_item", {"project_id": ACME_PROJECT, "type": "note", "title": "\x00"}
+        )
+        assert error_code(title) == "VALIDATION_ERROR"

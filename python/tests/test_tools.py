@@ -27,7 +27,7 @@ JSON_TO_SQL = {"string": "text", "integer": "integer", "boolean": "boolean"}
 def expected_sql_type(schema: dict[str, Any]) -> str:
     """The cast the server applies for a field (db.sql_argument), from the field's JSON Schema."""
     if schema.get("type") == "array":
-        return "text[]" if schema.get("items", {}).get("type") == "string" else "jsonb"
+        return "text[]" if schema.get("items", {}).get("type") == "string" else "json"
     if "enum" in schema or "pattern" in schema or "format" in schema:
         return "text"
     return JSON_TO_SQL[schema["type"]]

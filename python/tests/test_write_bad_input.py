@@ -3,19 +3,17 @@ leaves no row and no history behind; hostile-looking text is stored and returned
 
 from __future__ import annotations
 
-import re
-
 import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from atoms_mcp.core.text_rules import first_refused_code_point
 from principals import ACME_PROJECT, PRINCIPALS, as_principal
 from writepath import counts, item, raises_sqlstate, rpc
 
 P = ACME_PROJECT
 EDITOR = PRINCIPALS["editor"]
-CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 BAD_UUIDS = ["", "not-a-uuid", P[:-1], P + "0", "{" + P + "}", P.replace("-", ""), "' or 1=1 --", P[:-1] + "g"]
 BAD_KEYS = [
@@ -30,7 +28,7 @@ BAD_KEYS = [
     "REQ-001' or '1'='1",
     "R" * 41,
 ]
-BAD_TEXT = ["bell\x07", "escape\x1b[31m", "delete\x7f", "form\x0cfeed", "vt\x0b"]
+BAD_TEXT = ["bell\x07", "escape\x1b[31m", "delete\x7f", "form\x0cfeed", "vt\x0b", "c1\x85", "rtl\u202eoverride"]
 
 # tool -> (a valid call, [(field, bad value), ...]); every bad value must give 22023 naming the field.
 CASES: dict[str, tuple[dict[str, object], list[tuple[str, object]]]] = {
@@ -105,7 +103,7 @@ HOSTILE = [
     "%s %n {0} ${jndi:ldap://x}",
     'REQ-001"];\nA-->B',
     "tab\tnewline\ncarriage\r return",
-    "\u202eRTL override \u200b zero width",
+    "\u0645\u0631\u062d\u0628\u0627 \u200f RLM, ZWJ \u200d and ZWNJ \u200c stay",
     "emoji 🚗💥 and ümlaut",
     "back\\slash \\x00 not a NUL",
 ]
@@ -137,7 +135,7 @@ def test_a_nul_byte_never_reaches_the_database(db: psycopg.Connection) -> None:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(title=st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=520))
 def test_any_title_is_either_stored_verbatim_or_refused_with_22023(db: psycopg.Connection, title: str) -> None:
-    acceptable = 1 <= len(title) <= 500 and not CONTROL.search(title)
+    acceptable = 1 <= len(title) <= 500 and first_refused_code_point(title, single_line=True) is None
     with as_principal(db, EDITOR) as conn:
         if acceptable:
             out = rpc(conn, "atoms_create_item", project_id=P, type="note", title=title)

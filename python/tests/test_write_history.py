@@ -208,14 +208,20 @@ def test_the_chain_head_is_readable_by_members_only(db: psycopg.Connection) -> N
         assert conn.execute("select count(*) from private.history_chain_heads").fetchone()[0] == 0
 
 
-def test_only_the_definer_trigger_can_append_history(db: psycopg.Connection) -> None:
+def test_only_the_definer_triggers_can_append_history(db: psycopg.Connection) -> None:
+    triggers = ("private.record_item_change()", "private.record_link_change()", "private.record_test_result_change()")
     for role in ("authenticated", "service_role", "atoms_rpc_owner", "atoms_mcp_gateway"):
         privileges = db.execute(
             "select has_table_privilege(%s, 'public.change_history', 'insert'),"
             " has_function_privilege(%s, 'private.append_history(uuid, uuid, uuid, public.history_event_type, text[],"
-            " jsonb, jsonb)', 'execute'), has_function_privilege(%s, 'private.record_change()', 'execute')",
-            (role, role, role),
+            " jsonb, jsonb)', 'execute')",
+            (role, role),
         ).fetchone()
-        assert privileges == (False, False, False), role
-    definer = db.execute("select prosecdef from pg_proc where oid = 'private.record_change()'::regprocedure")
-    assert definer.fetchone()[0] is True
+        assert privileges == (False, False), role
+        for trigger in triggers:
+            assert (
+                db.execute("select has_function_privilege(%s, %s, 'execute')", (role, trigger)).fetchone()[0] is False
+            )
+    for trigger in triggers:
+        definer = db.execute("select prosecdef from pg_proc where oid = %s::regprocedure", (trigger,))
+        assert definer.fetchone()[0] is True, trigger

@@ -11,7 +11,7 @@ from uuid import UUID
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Json, Jsonb
 
 from principals import ACME_PROJECT
 
@@ -19,9 +19,9 @@ WRITE_TABLES = ("public.items", "public.item_links", "public.test_results", "pub
 
 
 def rpc(conn: psycopg.Connection, name: str, **args: Any) -> Any:
-    """``select public.<name>(arg => value, ...)`` and return the jsonb result (dicts become jsonb)."""
+    """``select public.<name>(arg => value, ...)`` and return the jsonb result (bulk items as json, dicts as jsonb)."""
     params = [
-        Jsonb(v) if isinstance(v, dict) or (name == "atoms_bulk_import" and k == "items") else v
+        Json(v) if name == "atoms_bulk_import" and k == "items" else Jsonb(v) if isinstance(v, dict) else v
         for k, v in args.items()
     ]
     query = sql.SQL("select public.{}({})").format(

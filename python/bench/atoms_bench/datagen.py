@@ -257,7 +257,8 @@ def _emit_project(p: _Project, sinks: _Sinks) -> None:  # noqa: C901 - one linea
     def event(
         at: float, item: uuid.UUID | None, kind: str, who: uuid.UUID, fields: list[str], old, new, actor: str = ""
     ) -> None:
-        # Shapes follow private.record_change (write path): snapshots keyed like the tools' fields.
+        # Shapes follow the history triggers (private.record_item_change and its siblings): snapshots keyed like the
+        # tools' fields.
         actor = actor or rng.choice(_ACTORS)
         session = f"s-{rng.getrandbits(32):08x}" if actor != "user" else None
         client = actor.removeprefix("mcp_") if actor != "user" else None

@@ -24,7 +24,7 @@ import anyio
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Json
 
 from atoms_bench.harness import Figure, Samples, interleave, percentile
 from atoms_bench.workload import READ_CALLS, Probe, ReadCall, available, pick_probe, read_statement
@@ -377,7 +377,7 @@ async def write_cost(ctx: BenchContext) -> None:
         bulk_stmt = sql.SQL("select public.atoms_bulk_import(project_id => %s, items => %s)")
 
         async def rpc_bulk() -> None:
-            result = await _as_user(editor, p.editor_id, bulk_stmt, (project_id, Jsonb(bulk_items())))
+            result = await _as_user(editor, p.editor_id, bulk_stmt, (project_id, Json(bulk_items())))
             if result[0].get("created") != 100:
                 raise RuntimeError(f"bulk import created {result[0].get('created')}: {result[0].get('errors')}")
 
@@ -686,7 +686,7 @@ def profiles(ctx: BenchContext) -> dict[str, tuple[float, list[Any]]]:
     jobs.append(("create_item (editor)", p.editor_id, create, (project_id, "Profiled note"), 20))
     items = [{"type": "requirement", "title": f"Profiled {i}", "body": "b" * 200} for i in range(100)]
     bulk = sql.SQL("select public.atoms_bulk_import(project_id => %s, items => %s)")
-    jobs.append(("bulk_import of 100 (editor)", p.editor_id, bulk, (project_id, Jsonb(items)), 3))
+    jobs.append(("bulk_import of 100 (editor)", p.editor_id, bulk, (project_id, Json(items)), 3))
     for label, user, stmt, params, repeat in jobs:
         # A fresh session each: pending function statistics of earlier transactions must not leak in.
         with psycopg.connect(ctx.url, autocommit=True) as conn:

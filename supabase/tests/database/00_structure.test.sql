@@ -1,7 +1,7 @@
--- Structure: RLS everywhere, pinned search paths, no definer function for anon or PUBLIC, roles as designed,
+-- Structure: RLS everywhere (pinned search paths: 05_session_local), no definer function for anon or PUBLIC, roles as designed,
 -- documented objects and the indexes the policies rely on. Run with `make test-pgtap` (pg_prove).
 begin;
-select plan(22);
+select plan(21);
 
 select has_schema('private', 'the private schema exists');
 
@@ -15,16 +15,6 @@ select is_empty(
     where n.nspname in ('public', 'private') and c.relkind in ('r', 'p') and not c.relrowsecurity
   $$,
   'row level security is enabled on every table in public and private'
-);
-
-select is_empty(
-  $$
-    select p.oid::regprocedure::text
-    from pg_catalog.pg_proc as p
-    where p.pronamespace in ('public'::regnamespace, 'private'::regnamespace)
-      and not ('search_path=pg_catalog, pg_temp' = any(coalesce(p.proconfig, '{}')))
-  $$,
-  'every function in public and private pins search_path to pg_catalog, pg_temp (temporary schema last)'
 );
 
 select is_empty(

@@ -1,23 +1,10 @@
 -- Write path: role checks of the write RPCs, validation, soft delete, append-only history and its hash chain.
 -- Actors are the seeded Acme users (admin a1, editor a2, viewer a3) and the Globex admin (b1). pg_temp.call_as
--- switches to an API role for one call, as PostgREST does; a failing call's role switch is undone with it.
+-- (supabase/tests/helpers.psql) switches to an API role for one call, as PostgREST does.
 begin;
 select plan(16);
 
-create function pg_temp.call_as(api_role text, user_id text, call text) returns jsonb
-language plpgsql volatile security invoker set search_path = ''
-as $$
-declare
-  result jsonb;
-begin
-  perform set_config('role', api_role, true);
-  perform set_config('request.jwt.claims', json_build_object('sub', user_id, 'role', api_role)::text, true);
-  execute call into result;
-  perform set_config('role', 'none', true);
-  perform set_config('request.jwt.claims', '', true);
-  return result;
-end;
-$$;
+\ir ../helpers.psql
 
 -- ---- as viewer ----
 select throws_ok(

@@ -1,26 +1,13 @@
 -- Read path: the read RPCs' structure (stable, grants, owners, search index) and their answers on the seed for
--- the Acme viewer (a3), the Globex admin (b1) and anon. pg_temp.call_as switches to an API role for one call, as
--- PostgREST does; a failing call's role switch is undone with it.
+-- the Acme viewer (a3), the Globex admin (b1) and anon. pg_temp.call_as (supabase/tests/helpers.psql)
+-- switches to an API role for one call, as PostgREST does.
 begin;
 select plan(16);
 
-create function pg_temp.call_as(api_role text, user_id text, call text) returns jsonb
-language plpgsql volatile security invoker set search_path = ''
-as $$
-declare
-  result jsonb;
-begin
-  perform set_config('role', api_role, true);
-  perform set_config('request.jwt.claims', json_build_object('sub', user_id, 'role', api_role)::text, true);
-  execute call into result;
-  perform set_config('role', 'none', true);
-  perform set_config('request.jwt.claims', '', true);
-  return result;
-end;
-$$;
+\ir ../helpers.psql
 
 create function pg_temp.as_viewer(call text) returns jsonb
-language sql volatile security invoker set search_path = ''
+language sql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
   select pg_temp.call_as('authenticated', 'a0000000-0000-4000-8000-0000000000a3', call)
 $$;

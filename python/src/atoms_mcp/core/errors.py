@@ -102,6 +102,8 @@ SQLSTATE_TO_ERROR: dict[str, type[AtomsError]] = {
     "22023": ValidationError,  # invalid_parameter_value: our require_* helpers
     "22P02": ValidationError,  # invalid_text_representation (a cast the helpers did not pre-empt)
     "22001": ValidationError,  # string_data_right_truncation
+    "22P05": ValidationError,  # untranslatable_character: an escaped U+0000 that text cannot hold
+    "22021": ValidationError,  # character_not_in_repertoire: bytes that are not UTF-8
     "PT404": NotFoundError,
     "42501": PermissionDeniedError,
     "PT409": ConflictError,
@@ -115,6 +117,8 @@ _OWN_MESSAGES = {"22023", "PT404", "42501", "PT409", "PT429", "28000"}
 _GENERIC = {
     "22P02": "An argument has the wrong format. Check ids (UUID), keys (like REQ-001) and enum values.",
     "22001": "An argument is too long. Shorten it and try again.",
+    "22P05": "An argument contains U+0000 (NUL), which text cannot hold. Remove it and try again.",
+    "22021": "An argument is not valid UTF-8 text. Send Unicode text and try again.",
     "23505": "That already exists. Fetch the current state and try again.",
 }
 

@@ -21,7 +21,7 @@ import psycopg
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Json
 from psycopg_pool import AsyncConnectionPool
 
 from atoms_mcp.settings import Settings
@@ -61,7 +61,9 @@ def sql_argument(value: Any) -> tuple[Any, str]:
         items = cast(list[Any], value)
         if all(isinstance(item, str) for item in items):
             return list(items), "text[]"
-    return Jsonb(value), "jsonb"
+    # Structured arguments travel as json, not jsonb: json keeps text jsonb cannot hold (an escaped U+0000) verbatim,
+    # so the RPC can refuse it item by item (atoms_bulk_import) instead of the whole call failing while it is parsed.
+    return Json(value), "json"
 
 
 class Gateway:

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal, cast
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from atoms_mcp.core.text_rules import require_permitted_text
+
 __all__ = [
     "BrowseInput",
     "BulkImportInput",
@@ -41,9 +43,21 @@ __all__ = [
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 ITEM_KEY_PATTERN = r"^[A-Z]+-\d{3,}$"
-# Control characters other than tab, LF and CR are refused (private.require_text).
-NO_CONTROL_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 INT4_MAX = 2_147_483_647
+
+
+def _multi_line(value: str) -> str:
+    return require_permitted_text(value, single_line=False)
+
+
+def _single_line(value: str) -> str:
+    return require_permitted_text(value, single_line=True)
+
+
+# Text rules (text_rules.py, mirroring private.refused_code_point): every text field refuses controls and
+# bidirectional controls; single-line fields (titles, tags) also line separators and invisible characters.
+MultiLineText = AfterValidator(_multi_line)
+SingleLineText = AfterValidator(_single_line)
 
 
 def _iso_timestamp(value: str) -> str:
@@ -58,10 +72,10 @@ ProjectId = Annotated[str, Field(pattern=UUID_PATTERN, description="Project UUID
 ItemKey = Annotated[
     str, Field(pattern=ITEM_KEY_PATTERN, max_length=40, description="Item key such as REQ-001, TC-012 or NOTE-003.")
 ]
-Title = Annotated[str, Field(min_length=1, max_length=500, pattern=NO_CONTROL_PATTERN, description="1-500 characters.")]
-Summary = Annotated[str, Field(max_length=2000, pattern=NO_CONTROL_PATTERN, description="Up to 2000 characters.")]
-Body = Annotated[str, Field(max_length=100_000, pattern=NO_CONTROL_PATTERN, description="Markdown, up to 100000.")]
-Domain = Annotated[str, Field(min_length=1, max_length=64, pattern=NO_CONTROL_PATTERN)]
+Title = Annotated[str, SingleLineText, Field(min_length=1, max_length=500, description="1-500 characters, one line.")]
+Summary = Annotated[str, MultiLineText, Field(max_length=2000, description="Up to 2000 characters.")]
+Body = Annotated[str, MultiLineText, Field(max_length=100_000, description="Markdown, up to 100000.")]
+Domain = Annotated[str, SingleLineText, Field(min_length=1, max_length=64)]
 Domains = Annotated[list[Domain], Field(max_length=20, description="Up to 20 tags of 1-64 characters (lower-cased).")]
 ItemType = Literal["requirement", "test-case", "note"]
 FilterType = Literal["requirement", "test-case", "note", "table"]
@@ -125,7 +139,7 @@ class GetItemInput(ItemInput):
 
 
 class SearchInput(ProjectInput):
-    query: str = Field(min_length=1, max_length=1000, pattern=NO_CONTROL_PATTERN, description="Words or an item key.")
+    query: Annotated[str, MultiLineText] = Field(min_length=1, max_length=1000, description="Words or an item key.")
     type: FilterType | SkipJsonSchema[None] = Field(default=None, description="Only items of this type.")
     limit: int = Field(default=25, ge=1, le=100, description="Results, 1-100.")
 
@@ -223,8 +237,8 @@ class BulkImportInput(ProjectInput):
 
 class RecordTestResultInput(ItemInput):
     result: TestResult
-    note: str | SkipJsonSchema[None] = Field(
-        default=None, max_length=1000, pattern=NO_CONTROL_PATTERN, description="Up to 1000 characters."
+    note: Annotated[str, MultiLineText] | SkipJsonSchema[None] = Field(
+        default=None, max_length=1000, description="Up to 1000 characters."
     )
 
 

@@ -8,14 +8,13 @@ from typing import Any
 import pydantic
 
 from atoms_mcp.core.errors import ValidationError
-from atoms_mcp.core.models import ITEM_KEY_PATTERN, NO_CONTROL_PATTERN, UUID_PATTERN
+from atoms_mcp.core.models import ITEM_KEY_PATTERN, UUID_PATTERN
 
 __all__ = ["render_validation_error", "validate_arguments"]
 
 _PATTERN_HINTS = {
     UUID_PATTERN: "must be a UUID such as a0000000-0000-4000-8000-000000000101",
     ITEM_KEY_PATTERN: "must be an item key such as REQ-001 or TC-012",
-    NO_CONTROL_PATTERN: "must not contain control characters",
 }
 _UNION_TAGS = {"str", "int", "bool", "list", "dict", "float", "none"}
 

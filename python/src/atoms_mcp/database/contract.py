@@ -1,20 +1,36 @@
 """The access contract (policies/*.toml): load it, check its shape, and render it as a readable table.
 
 The contract says, for every table x action and every function, which principal may do what. The test suite
-(`make test-policies`) checks every cell against the real database; this module only reads and renders it.
-Run `python -m atoms_mcp.database.contract [DIR]` to print the rendered contract of DIR (default ./policies).
+(`make test-policies`) checks every cell against the real database; this module reads and renders it, and under
+the matrix renders the policies that enforce it as the database holds them (pg_policies: command, roles, the
+USING and WITH CHECK predicates), so the page an auditor reads comes from the database itself.
+Run `python -m atoms_mcp.database.contract [DIR] --database-url URL` to print the rendered contract of DIR (default
+./policies) with the live policies of the migrated database at URL.
 """
 
 from __future__ import annotations
 
+import argparse
 import re
-import sys
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
-__all__ = ["PRINCIPALS", "TABLE_ACTIONS", "Contract", "RpcRule", "TableRule", "load_contract", "render_markdown"]
+import psycopg
+
+__all__ = [
+    "PRINCIPALS",
+    "TABLE_ACTIONS",
+    "Contract",
+    "LivePolicy",
+    "RpcRule",
+    "TableRule",
+    "live_policies",
+    "load_contract",
+    "render_markdown",
+]
 
 PRINCIPALS = ("anon", "non_member", "viewer", "editor", "admin", "other_org_admin", "service_role", "gateway")
 TABLE_ACTIONS = ("select", "insert", "update", "delete")
@@ -50,6 +66,43 @@ class RpcRule:
 class Contract:
     tables: tuple[TableRule, ...]
     rpcs: tuple[RpcRule, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LivePolicy:
+    """One row of pg_policies: a policy as the database enforces it."""
+
+    table: str
+    name: str
+    command: str
+    permissive: str
+    roles: tuple[str, ...]
+    using: str | None
+    with_check: str | None
+
+
+def live_policies(conn: psycopg.Connection[Any]) -> list[LivePolicy]:
+    """Every policy of the public and private schemas, by table, command and name, from pg_policies.
+
+    The predicates are deparsed with only pg_catalog on the search path, so every other name prints qualified.
+    """
+    with conn.transaction():
+        conn.execute("set local search_path = pg_catalog")
+        rows = conn.execute(
+            """
+        select format('%s.%s', schemaname, tablename), policyname, cmd, permissive, roles::text[], qual, with_check
+        from pg_catalog.pg_policies
+        where schemaname in ('public', 'private')
+        order by schemaname, tablename,
+          array_position(array['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'ALL'], cmd), policyname
+        """
+        ).fetchall()
+    return [
+        LivePolicy(
+            table=table, name=name, command=cmd, permissive=permissive, roles=tuple(roles), using=qual, with_check=check
+        )
+        for table, name, cmd, permissive, roles, qual, check in rows
+    ]
 
 
 def load_contract(directory: Path = Path("policies")) -> Contract:
@@ -89,13 +142,15 @@ def load_contract(directory: Path = Path("policies")) -> Contract:
     return Contract(tables=tuple(tables), rpcs=tuple(rpcs))
 
 
-def render_markdown(contract: Contract) -> str:
-    """The contract as Markdown tables (generated: edit the TOML files, then `make policies-doc`)."""
+def render_markdown(contract: Contract, policies: Sequence[LivePolicy]) -> str:
+    """The contract as Markdown tables, then the live policies (generated: edit the TOML files or the migrations,
+    then `make policies-doc`)."""
     lines = [
         "# Access contract",
         "",
-        "Generated from `policies/*.toml` by `make policies-doc`; do not edit by hand. Every cell is checked against",
-        "the real database by `make test-policies`. Target rows belong to the Acme organisation.",
+        "Generated from `policies/*.toml` and the migrated database's `pg_policies` by `make policies-doc`; do not",
+        "edit by hand. Every cell is checked against the real database by `make test-policies`. Target rows belong to",
+        "the Acme organisation.",
         "",
         "Legend: **rows** = allowed and affects/sees the target rows; **none** = runs but sees/affects nothing;",
         "**ok** = the call succeeds; a code = refused with that SQLSTATE (42501 permission, PT404 not found,",
@@ -123,11 +178,41 @@ def render_markdown(contract: Contract) -> str:
     ]
     for rpc in sorted(contract.rpcs, key=lambda r: r.function):
         lines.append(f"| `{rpc.function}` | " + " | ".join(rpc.expect[p] for p in PRINCIPALS) + " |")
-    lines += ["", "## Policies", ""]
-    for table in sorted(contract.tables, key=lambda t: t.name):
-        for policy in table.policies:
-            lines.append(f"- `{table.name}`: {policy}")
+    lines += [
+        "",
+        "## Policies",
+        "",
+        "The row level security policies that enforce the matrix, as `pg_policies` shows them: the command, the roles",
+        "they apply to, the `USING` predicate (which existing rows the command sees) and the `WITH CHECK` predicate",
+        "(which new rows it may write). A role with no policy for a command gets no row.",
+    ]
+    current = None
+    for policy in policies:
+        if policy.table != current:
+            current = policy.table
+            lines += [
+                "",
+                f"### `{policy.table}`",
+                "",
+                "| policy | command | roles | using | with check |",
+                "|---|---|---|---|---|",
+            ]
+        kind = "" if policy.permissive == "PERMISSIVE" else f" ({policy.permissive.lower()})"
+        lines.append(
+            f"| {_cell(policy.name)}{kind} | {policy.command} | {', '.join(policy.roles)} | {_code(policy.using)} "
+            f"| {_code(policy.with_check)} |"
+        )
     return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _code(expression: str | None) -> str:
+    if expression is None:
+        return "—"
+    return "`" + _cell(" ".join(expression.split())) + "`"
 
 
 def _cells(raw: object, where: str, words: set[str]) -> dict[str, str]:
@@ -157,5 +242,16 @@ def _no_duplicates(names: list[str], kind: str) -> None:
         raise ValueError(f"{kind} listed twice in the contract: {sorted(seen)}")
 
 
+def main(argv: Sequence[str] | None = None) -> None:
+    """Print the rendered contract of a policies directory with a migrated database's live policies."""
+    parser = argparse.ArgumentParser(prog="python -m atoms_mcp.database.contract", description=__doc__)
+    parser.add_argument("directory", nargs="?", type=Path, default=Path("policies"))
+    parser.add_argument("--database-url", required=True, help="a database with the migrations applied")
+    args = parser.parse_args(argv)
+    with psycopg.connect(args.database_url) as conn:
+        policies = live_policies(conn)
+    print(render_markdown(load_contract(args.directory), policies), end="")
+
+
 if __name__ == "__main__":
-    print(render_markdown(load_contract(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("policies"))), end="")
+    main()
