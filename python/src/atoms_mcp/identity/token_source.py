@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import anyio
-import jwt
 
 from atoms_mcp.core.caller import StaticTokenSource, TokenSource
+from atoms_mcp.identity.compact_jwt import unverified_claims
 from atoms_mcp.identity.credentials import Credentials, CredentialsError, CredentialStore, LoginError
 from atoms_mcp.settings import Settings
 
@@ -39,7 +39,6 @@ __all__ = [
     "default_token_source",
     "refusal_reason",
     "resolve_token_source",
-    "unverified_claims",
 ]
 
 logger = logging.getLogger(__name__)
@@ -73,15 +72,6 @@ class SessionStatus:
         """One line for people (the TokenSource protocol's `status()`)."""
         who = f" as {self.email or self.subject}" if self.state == "ok" and (self.email or self.subject) else ""
         return f"{self.message}{who} (credentials: {self.source})"
-
-
-def unverified_claims(token: str) -> dict[str, Any] | None:
-    """The JWT's claims WITHOUT signature verification (for display and refusal only), or None if not a JWT."""
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False, "verify_exp": False, "verify_aud": False})
-    except jwt.PyJWTError:
-        return None
-    return claims
 
 
 def refusal_reason(claims: dict[str, Any] | None) -> str | None:
