@@ -24,8 +24,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import anyio
-
 from atoms_mcp.core.caller import StaticTokenSource, TokenSource
 from atoms_mcp.identity.compact_jwt import unverified_claims
 from atoms_mcp.identity.credentials import Credentials, CredentialsError, CredentialStore, LoginError
@@ -149,7 +147,7 @@ class CredentialsTokenSource:
         if self._credentials is not None:
             return self._credentials
         try:
-            on_disk = await anyio.to_thread.run_sync(self._store.load)
+            on_disk = await asyncio.to_thread(self._store.load)
         except CredentialsError as error:
             self._problem = str(error)
             return None
@@ -169,7 +167,7 @@ class CredentialsTokenSource:
         # Another atoms process may have refreshed (and rotated) already: prefer what is on disk.
         self._credentials = None
         try:
-            on_disk = await anyio.to_thread.run_sync(self._store.load)
+            on_disk = await asyncio.to_thread(self._store.load)
         except CredentialsError as error:
             self._problem = str(error)
             return None
@@ -184,7 +182,7 @@ class CredentialsTokenSource:
         except (OAuthError, LoginError) as error:
             # Another process may have rotated the refresh token a moment ago: its result is then on disk.
             with contextlib.suppress(CredentialsError):
-                latest = await anyio.to_thread.run_sync(self._store.load)
+                latest = await asyncio.to_thread(self._store.load)
                 fresher = latest is not None and latest.access_token != on_disk.access_token
                 if latest is not None and fresher and not latest.needs_refresh(self._buffer):
                     self._credentials = latest
@@ -201,7 +199,7 @@ class CredentialsTokenSource:
             return None
         self._credentials = fresh
         try:
-            await anyio.to_thread.run_sync(self._store.save, fresh)
+            await asyncio.to_thread(self._store.save, fresh)
         except (OSError, CredentialsError) as error:
             logger.warning("refreshed token not saved (the next process will need `atoms login`): %s", error)
         return fresh
