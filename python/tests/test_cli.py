@@ -170,6 +170,27 @@ def test_a_change_made_through_the_cli_is_recorded_with_actor_cli_in_history_and
     assert audit == ("cli", "atoms-cli")
 
 
+def test_a_cli_call_is_audited_over_the_one_connection_it_opens(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    opened: list[str] = []
+    original = psycopg.AsyncConnection.connect
+
+    async def counting(conninfo: str = "", **kwargs: Any) -> Any:
+        opened.append(str(kwargs.get("application_name")))
+        return await original(conninfo, **kwargs)
+
+    monkeypatch.setattr(psycopg.AsyncConnection, "connect", counting)
+    monkeypatch.setenv("ATOMS_ACCESS_TOKEN", token_for("viewer"))
+    result = _call("atoms_get_item", json.dumps({"project_id": ACME_PROJECT, "item_id": "REQ-002"}))
+    assert result.exit_code == 0, result.output
+    assert opened == ["atoms-mcp"]  # the gateway pool's connection; no second one for the audit record
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select status::text, client_name, user_id::text, params ->> 'item_id' from public.mcp_audit_log"
+            " where tool_name = 'atoms_get_item' and client_name = 'atoms-cli'"
+        ).fetchall()
+    assert ("success", "atoms-cli", "a0000000-0000-4000-8000-0000000000a3", "REQ-002") in rows
+
+
 def test_call_without_a_token_and_no_terminal_says_how_to_sign_in() -> None:
     result = _call("atoms_list_projects")
     assert result.exit_code == 1

@@ -3,6 +3,7 @@ cancellation and timeouts, the database errors' mapping."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from mcp import Client, MCPError
 from mcp.types import Implementation
 from pydantic import Field
 
+from atoms_mcp.cli.call import run_call
 from atoms_mcp.core.audit import DatabaseAuditSink
 from atoms_mcp.core.caller import StaticTokenSource
 from atoms_mcp.core.models import ToolInput
@@ -227,6 +229,24 @@ async def test_cancelling_a_call_cancels_its_statement(mode: str, url: str, tmp_
         # The pool still serves calls afterwards.
         after = await client.call_tool("atoms_test_sleep", {"seconds": 0})
         assert payload(after)["data"] == {"slept": 0}
+
+
+def test_interrupting_a_cli_call_cancels_its_statement(url: str, tmp_path: Path, sleep_rpc: object) -> None:
+    """The CLI's gateway (plain asyncio, no anyio shield): Ctrl-C cancels the call's task as `asyncio.run` does,
+    the statement is cancelled on the server and the process's pool closes."""
+    settings = make_settings(url, tmp_path, statement_timeout_ms=120_000)
+
+    async def interrupted() -> None:
+        call = asyncio.ensure_future(run_call(settings, SLEEP, {"seconds": 60}, StaticTokenSource(token_for("viewer"))))
+        async with asyncio.timeout(10):
+            while _sleepers(url) == 0:
+                await asyncio.sleep(0.02)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(call, 10)
+
+    asyncio.run(interrupted())  # the call ends within 10 s, not after the 60 s the statement asked for
+    assert _sleepers(url) == 0
 
 
 async def test_a_statement_over_the_timeout_is_stopped(url: str, tmp_path: Path, sleep_rpc: object) -> None:

@@ -1,18 +1,25 @@
 """One Settings object for the whole package: every ATOMS_* environment variable is read here and nowhere else.
 
 A process builds it once (the `atoms` command's callback, the benchmark's entry point) and passes it down.
+`Settings()` reads each field from `ATOMS_<FIELD>` (any case; a field with a validation alias from the ATOMS_* names
+it lists, first found wins); a value given to the constructor wins over its variable. The values then go through
+the same pydantic validation as any model input (a plain model: pydantic-settings' import cost is not paid at
+every start of the `atoms` command).
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Any, cast
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from pydantic import AliasChoices, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.fields import FieldInfo
 
+ENV_PREFIX = "ATOMS_"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/atoms"
 # The well-known local-only secret of `supabase start`: never use it for a real project.
 DEV_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"
@@ -27,10 +34,37 @@ def default_supabase_dir() -> Path:
     return Path.cwd() / "supabase"
 
 
-class Settings(BaseSettings):
+def _variables(name: str, field: FieldInfo) -> list[str]:
+    """The environment variables of a field, in order of precedence (upper case)."""
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices):
+        choices = [choice.upper() for choice in alias.choices if isinstance(choice, str)]
+        return [choice for choice in choices if choice.startswith(ENV_PREFIX)]
+    return [ENV_PREFIX + name.upper()]
+
+
+def _accepted_keys(name: str, field: FieldInfo) -> set[str]:
+    """The keys under which a constructor argument sets the field (its name and its aliases)."""
+    alias = field.validation_alias
+    choices = alias.choices if isinstance(alias, AliasChoices) else []
+    return {name, *(choice for choice in choices if isinstance(choice, str))}
+
+
+def environment_values(fields: Mapping[str, FieldInfo], environ: Mapping[str, str]) -> dict[str, str]:
+    """The raw value of each field set by an ATOMS_* variable of ``environ`` (names compared in upper case)."""
+    variables = {name.upper(): value for name, value in environ.items() if name.upper().startswith(ENV_PREFIX)}
+    values: dict[str, str] = {}
+    for name, field in fields.items():
+        found = next((variables[variable] for variable in _variables(name, field) if variable in variables), None)
+        if found is not None:
+            values[name] = found
+    return values
+
+
+class Settings(BaseModel):
     """Configuration of atoms, from ATOMS_* environment variables (see README "Configuration")."""
 
-    model_config = SettingsConfigDict(env_prefix="ATOMS_", extra="ignore")
+    model_config = ConfigDict(extra="ignore", validate_default=True, validate_by_name=True)
 
     database_url: str = Field(
         default=DEFAULT_DATABASE_URL,
@@ -117,15 +151,30 @@ class Settings(BaseSettings):
         "requires it as the token's `aud`. Unset: the endpoint is ATOMS_APP_URL + /mcp and `aud` must be "
         "ATOMS_JWT_AUDIENCE (Supabase Auth issues `authenticated`).",
     )
-    allowed_hosts: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
+    allowed_hosts: list[str] = Field(
+        default=[],
         description="HTTP transport: extra Host header values accepted (comma separated; the hosts of "
         "ATOMS_APP_URL and ATOMS_RESOURCE_URL are always accepted). Anything else gets 421 (DNS rebinding).",
     )
-    allowed_origins: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
+    allowed_origins: list[str] = Field(
+        default=[],
         description="HTTP transport: extra Origin header values accepted (comma separated), e.g. a web client.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, given: Any) -> Any:
+        """The ATOMS_* variables, under what the constructor was given (a given field keeps the given value)."""
+        if not isinstance(given, dict):
+            return given
+        arguments = cast(dict[str, Any], given)
+        fields = cls.model_fields
+        from_environment = {
+            name: value
+            for name, value in environment_values(fields, os.environ).items()
+            if not _accepted_keys(name, fields[name]) & arguments.keys()
+        }
+        return {**from_environment, **arguments}
 
     @field_validator("allowed_hosts", "allowed_origins", mode="before")
     @classmethod

@@ -2,24 +2,29 @@
 
 A call runs the same pipeline as the MCP server (validation, identification, rate limit, the RPC as the user, the
 audit record) with actor `cli` (a person at a terminal), client `atoms-cli` and this process as its session.
+It runs on plain asyncio (no anyio: nothing here cancels through anyio, so the gateway's clean-up needs no anyio
+shield) over one gateway connection, which also writes the audit record.
 Exit codes: 0 success, 1 the tool failed (also a bulk call where every item failed), 2 usage (unknown tool,
 arguments that are not a JSON object), 3 partial success (a bulk call where some items failed).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from typing import Annotated, Any, cast
 
-import anyio
 import psycopg
 import typer
 
 from atoms_mcp.cli.common import EXIT_FAILURE, EXIT_PARTIAL, fail, settings_of, usage
 from atoms_mcp.cli.output import Output, print_payload, print_rows
+from atoms_mcp.core.audit import DatabaseAuditSink
 from atoms_mcp.core.caller import StaticTokenSource, TokenSource
 from atoms_mcp.core.clients import CLI_ACTOR, CLI_CLIENT_NAME
 from atoms_mcp.core.errors import AtomsError
+from atoms_mcp.core.gateway import Gateway
 from atoms_mcp.core.pipeline import CallOrigin, CallOutcome, CallPipeline
 from atoms_mcp.core.registry import TOOLS, TOOLS_BY_NAME, ToolSpec
 from atoms_mcp.identity.token_source import resolve_token_source
@@ -64,7 +69,7 @@ def call(
     given = {str(key): value for key, value in cast(dict[Any, Any], parsed).items()}
     try:
         source = _token_source(settings, as_user, interactive=None)
-        outcome = anyio.run(run_call, settings, spec, given, source)
+        outcome = asyncio.run(run_call(settings, spec, given, source))
     except (AtomsError, psycopg.Error, LookupError) as error:
         fail(error)
     print_payload(outcome.payload, output)
@@ -73,7 +78,7 @@ def call(
 
 async def run_call(settings: Settings, spec: ToolSpec, arguments: dict[str, Any], source: TokenSource) -> CallOutcome:
     """One call through the pipeline as the CLI: actor `cli`, client `atoms-cli`."""
-    async with CallPipeline(settings, verifier=JwtVerifier(settings), token_source=source) as pipeline:
+    async with _pipeline(settings, source) as pipeline:
         return await pipeline.call(spec, arguments, _origin(pipeline))
 
 
@@ -88,6 +93,16 @@ def exit_code(outcome: CallOutcome) -> int:
     if isinstance(bulk.get("errors"), list) and bulk["errors"]:
         return EXIT_PARTIAL if bulk.get("created") else EXIT_FAILURE
     return 0
+
+
+def _pipeline(settings: Settings, source: TokenSource) -> CallPipeline:
+    """The pipeline of one CLI call: no anyio shield (see the module's docstring), one gateway connection, and the
+    audit record written on it rather than on a second connection."""
+    gateway = Gateway(settings, shield=contextlib.nullcontext, connections=1)
+    audit_sink = DatabaseAuditSink(settings.gateway_database_url, borrow=gateway.connection)
+    return CallPipeline(
+        settings, verifier=JwtVerifier(settings), token_source=source, audit_sink=audit_sink, gateway=gateway
+    )
 
 
 def _origin(pipeline: CallPipeline) -> CallOrigin:
@@ -121,10 +136,10 @@ def _audit_unknown(settings: Settings, tool: str, arguments: dict[str, Any], as_
             source = _token_source(settings, as_user, interactive=False)
         except (AtomsError, LookupError, psycopg.Error):
             source = StaticTokenSource(None)
-        async with CallPipeline(settings, verifier=JwtVerifier(settings), token_source=source) as pipeline:
+        async with _pipeline(settings, source) as pipeline:
             await pipeline.refuse_unknown(tool, arguments, _origin(pipeline))
 
     try:
-        anyio.run(refuse)
+        asyncio.run(refuse())
     except (AtomsError, psycopg.Error, OSError) as error:
         typer.secho(f"(the refused call could not be audited: {error})", err=True)

@@ -12,7 +12,9 @@ from atoms_mcp.database import local_cluster, migrations
 
 __all__ = ["db_app"]
 
-db_app = typer.Typer(help="Local database: start a server, create, migrate, reset.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="Local database: start a server, create, migrate, reset.", no_args_is_help=True, add_completion=False
+)
 
 
 @db_app.command("start")

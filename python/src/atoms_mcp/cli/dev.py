@@ -17,7 +17,9 @@ from atoms_mcp.settings import Settings
 
 __all__ = ["client_config_text", "dev_app", "dev_token_for"]
 
-dev_app = typer.Typer(help="Local development helpers (never for a real project).", no_args_is_help=True)
+dev_app = typer.Typer(
+    help="Local development helpers (never for a real project).", no_args_is_help=True, add_completion=False
+)
 
 
 def dev_token_for(settings: Settings, email: str, *, ttl: int = 3600, database_url: str | None = None) -> str:

@@ -13,8 +13,9 @@ from atoms_mcp.cli.common import fail, settings_of
 from atoms_mcp.core.clients import CLI_ACTOR, CLI_CLIENT_NAME
 from atoms_mcp.core.errors import AtomsError, UnauthenticatedError
 from atoms_mcp.core.gateway import CallContext, Gateway
+from atoms_mcp.identity.compact_jwt import unverified_claims
 from atoms_mcp.identity.credentials import CredentialsError, CredentialStore
-from atoms_mcp.identity.token_source import default_token_source, unverified_claims
+from atoms_mcp.identity.token_source import default_token_source
 from atoms_mcp.identity.verifier import JwtVerifier
 from atoms_mcp.settings import Settings
 

@@ -2,9 +2,10 @@
 
 `AuditQueue.record()` never blocks and never fails a tool call. A background task writes batches through an
 `AuditSink` (by default `private.write_mcp_audit_batch(records jsonb)` on a plain gateway connection, not as
-the user). While the sink fails, records stay queued and the batch is retried with exponential backoff;
-records beyond the queue's bound, and whatever is still unwritten at shutdown, are appended to a JSONL spill
-file under the state directory, which the next start replays. No record is dropped silently.
+the user: a connection of its own, or one lent for each batch). While the sink fails, records stay queued and the
+batch is retried with exponential backoff; records beyond the queue's bound, and whatever is still unwritten at
+shutdown, are appended to a JSONL spill file under the state directory, which the next start replays. No record is
+dropped silently.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import os
 import re
 import uuid
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -90,29 +92,44 @@ class AuditSink(Protocol):
     async def close(self) -> None: ...
 
 
-class DatabaseAuditSink:
-    """`private.write_mcp_audit_batch(records)` on one plain (not as-the-user) gateway connection."""
+BorrowConnection = Callable[[], AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]]
 
-    def __init__(self, url: str, connect_timeout: int = 5) -> None:
+
+class DatabaseAuditSink:
+    """`private.write_mcp_audit_batch(records)` on a plain (not as-the-user) gateway connection: its own, opened on
+    the first write, or, with ``borrow``, one lent for each batch (a process that makes one call, the CLI, then opens
+    no second connection)."""
+
+    def __init__(self, url: str, connect_timeout: int = 5, *, borrow: BorrowConnection | None = None) -> None:
         self._url = url
         self._connect_timeout = connect_timeout
+        self._borrow = borrow
         self._conn: psycopg.AsyncConnection[Any] | None = None
 
     async def write(self, records: Sequence[Mapping[str, Any]]) -> None:
+        if self._borrow is not None:
+            async with self._borrow() as conn:
+                await self._write_on(conn, records)
+            return
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(
                 self._url, autocommit=True, connect_timeout=self._connect_timeout, application_name="atoms-mcp-audit"
             )
         try:
+            await self._write_on(self._conn, records)
+        except psycopg.OperationalError:
+            await self.close()
+            raise
+
+    async def _write_on(self, conn: psycopg.AsyncConnection[Any], records: Sequence[Mapping[str, Any]]) -> None:
+        try:
             batch = Jsonb([without_nul(record) for record in records])
-            await self._conn.execute("select private.write_mcp_audit_batch(%s::jsonb)", (batch,))
+            await conn.execute("select private.write_mcp_audit_batch(%s::jsonb)", (batch,))
         except psycopg.Error as error:
             primary = error.diag.message_primary or ""
             match = _REJECTED_INDEX.search(primary)
             if error.sqlstate == "22023" and match and int(match.group(1)) < len(records):
                 raise AuditRecordRejectedError(int(match.group(1)), primary) from error
-            if isinstance(error, psycopg.OperationalError):
-                await self.close()
             raise
 
     async def close(self) -> None:

@@ -5,6 +5,11 @@ Inside one transaction it takes on `authenticated` with the verified claims, exa
 the transaction with actor/session/client for the change history, bounds it with a statement timeout, and
 calls `public.<rpc>(name => value::type, ...)` with only the arguments the caller gave. If the calling task
 is cancelled, the running statement is cancelled on the server (and the connection returns to the pool clean).
+
+That clean-up runs inside a shield against the cancellation that can reach it: by default an anyio cancel scope
+with `shield=True` (the MCP SDK cancels a request through anyio). A shield stops only anyio's cancellation, never
+asyncio's own `Task.cancel()`; a process that never runs anyio (the CLI, on plain asyncio) passes
+`contextlib.nullcontext` and does not load anyio's event-loop backend for a shield with nothing to stop.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, LiteralString, cast
 
@@ -26,7 +32,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from atoms_mcp.settings import Settings
 
-__all__ = ["CallContext", "Gateway", "RateLimitDecision", "sql_argument"]
+__all__ = ["CallContext", "Gateway", "RateLimitDecision", "Shield", "anyio_shield", "sql_argument"]
 
 RATE_LIMIT_WINDOW_SECONDS = 60
 
@@ -66,15 +72,28 @@ def sql_argument(value: Any) -> tuple[Any, str]:
     return Json(value), "json"
 
 
-class Gateway:
-    """The pool of gateway connections and the two statements a tool call runs."""
+Shield = Callable[[], AbstractContextManager[object]]
 
-    def __init__(self, settings: Settings) -> None:
+
+def anyio_shield() -> AbstractContextManager[object]:
+    """A scope no anyio cancellation reaches, so a cancelled request's clean-up still finishes."""
+    return anyio.CancelScope(shield=True)
+
+
+class Gateway:
+    """The pool of gateway connections and the two statements a tool call runs.
+
+    ``shield`` makes the scope a call's clean-up runs in (see the module's docstring); ``connections`` fixes the
+    pool's size (a process making one call needs one), else it holds ATOMS_POOL_MIN_SIZE to ATOMS_POOL_MAX_SIZE.
+    """
+
+    def __init__(self, settings: Settings, *, shield: Shield = anyio_shield, connections: int | None = None) -> None:
         self._timeout_ms = settings.statement_timeout_ms
+        self._shield = shield
         self._pool = AsyncConnectionPool(
             settings.gateway_database_url,
-            min_size=settings.pool_min_size,
-            max_size=settings.pool_max_size,
+            min_size=settings.pool_min_size if connections is None else connections,
+            max_size=settings.pool_max_size if connections is None else connections,
             # No server-side prepared statements: safe behind transaction-mode poolers (Supavisor, PgBouncer).
             kwargs={"autocommit": True, "application_name": "atoms-mcp", "prepare_threshold": None},
             open=False,
@@ -87,6 +106,11 @@ class Gateway:
 
     async def close(self) -> None:
         await self._pool.close()
+
+    def connection(self) -> AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]:
+        """A plain gateway connection of the pool (no user's role or claims: those are transaction-local), given
+        back when the `async with` block ends."""
+        return self._pool.connection()
 
     async def check_rate_limit(self, call: CallContext, limit: int) -> RateLimitDecision:
         """Count this call against the user's window, in its own transaction (so failing calls count too)."""
@@ -137,7 +161,7 @@ class Gateway:
             try:
                 return await asyncio.shield(work)
             except asyncio.CancelledError:
-                with anyio.CancelScope(shield=True):
+                with self._shield():
                     if not work.done():
                         with contextlib.suppress(psycopg.Error):
                             await conn.cancel_safe(timeout=5.0)
@@ -145,7 +169,7 @@ class Gateway:
                         await work
                 raise
         finally:
-            with anyio.CancelScope(shield=True):
+            with self._shield():
                 if conn.pgconn.transaction_status == TransactionStatus.ACTIVE:
                     await conn.close()  # cancel did not land in time: never hand back a busy connection
                 await self._pool.putconn(conn)

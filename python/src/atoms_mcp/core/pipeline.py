@@ -71,7 +71,8 @@ class CallPipeline:
 
     Use `async with pipeline:` (opens the pool and starts the audit writer; flushes the audit queue on exit).
     ``token_source`` gives the token of callers the adapter did not verify itself (stdio, the CLI);
-    ``audit_sink`` replaces the database audit writer (tests); ``tools`` replaces the registry (tests).
+    ``audit_sink`` replaces the database audit writer (tests, the CLI); ``tools`` replaces the registry (tests);
+    ``gateway`` is one the adapter configured itself (the CLI), else one made from the settings.
     """
 
     def __init__(
@@ -82,13 +83,14 @@ class CallPipeline:
         token_source: TokenSource | None,
         audit_sink: AuditSink | None = None,
         tools: Iterable[ToolSpec] = TOOLS,
+        gateway: Gateway | None = None,
     ) -> None:
         self.settings = settings
         self.tools = {spec.name: spec for spec in tools}
         self.instance_id = str(uuid.uuid4())
         self.verifier = verifier
         self.token_source = token_source
-        self.gateway = Gateway(settings)
+        self.gateway = gateway if gateway is not None else Gateway(settings)
         self.audit = AuditQueue(
             audit_sink if audit_sink is not None else DatabaseAuditSink(settings.gateway_database_url),
             state_dir=settings.state_dir,

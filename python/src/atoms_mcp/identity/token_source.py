@@ -24,10 +24,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import anyio
-import jwt
-
 from atoms_mcp.core.caller import StaticTokenSource, TokenSource
+from atoms_mcp.identity.compact_jwt import unverified_claims
 from atoms_mcp.identity.credentials import Credentials, CredentialsError, CredentialStore, LoginError
 from atoms_mcp.settings import Settings
 
@@ -39,7 +37,6 @@ __all__ = [
     "default_token_source",
     "refusal_reason",
     "resolve_token_source",
-    "unverified_claims",
 ]
 
 logger = logging.getLogger(__name__)
@@ -73,15 +70,6 @@ class SessionStatus:
         """One line for people (the TokenSource protocol's `status()`)."""
         who = f" as {self.email or self.subject}" if self.state == "ok" and (self.email or self.subject) else ""
         return f"{self.message}{who} (credentials: {self.source})"
-
-
-def unverified_claims(token: str) -> dict[str, Any] | None:
-    """The JWT's claims WITHOUT signature verification (for display and refusal only), or None if not a JWT."""
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False, "verify_exp": False, "verify_aud": False})
-    except jwt.PyJWTError:
-        return None
-    return claims
 
 
 def refusal_reason(claims: dict[str, Any] | None) -> str | None:
@@ -159,7 +147,7 @@ class CredentialsTokenSource:
         if self._credentials is not None:
             return self._credentials
         try:
-            on_disk = await anyio.to_thread.run_sync(self._store.load)
+            on_disk = await asyncio.to_thread(self._store.load)
         except CredentialsError as error:
             self._problem = str(error)
             return None
@@ -179,7 +167,7 @@ class CredentialsTokenSource:
         # Another atoms process may have refreshed (and rotated) already: prefer what is on disk.
         self._credentials = None
         try:
-            on_disk = await anyio.to_thread.run_sync(self._store.load)
+            on_disk = await asyncio.to_thread(self._store.load)
         except CredentialsError as error:
             self._problem = str(error)
             return None
@@ -194,7 +182,7 @@ class CredentialsTokenSource:
         except (OAuthError, LoginError) as error:
             # Another process may have rotated the refresh token a moment ago: its result is then on disk.
             with contextlib.suppress(CredentialsError):
-                latest = await anyio.to_thread.run_sync(self._store.load)
+                latest = await asyncio.to_thread(self._store.load)
                 fresher = latest is not None and latest.access_token != on_disk.access_token
                 if latest is not None and fresher and not latest.needs_refresh(self._buffer):
                     self._credentials = latest
@@ -211,7 +199,7 @@ class CredentialsTokenSource:
             return None
         self._credentials = fresh
         try:
-            await anyio.to_thread.run_sync(self._store.save, fresh)
+            await asyncio.to_thread(self._store.save, fresh)
         except (OSError, CredentialsError) as error:
             logger.warning("refreshed token not saved (the next process will need `atoms login`): %s", error)
         return fresh
