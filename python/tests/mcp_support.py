@@ -29,6 +29,7 @@ def gateway_url(db_url: str) -> str:
 def make_settings(db_url: str | None, state_dir: Path, **overrides: Any) -> Settings:
     """Settings for one test, independent of the environment's ATOMS_* variables."""
     values: dict[str, Any] = {
+        "dev": True,
         "database_url": db_url or "postgresql://postgres@127.0.0.1:5432/atoms_unused",
         "gateway_database_url": gateway_url(db_url) if db_url else "postgresql://atoms_mcp_gateway@127.0.0.1:1/none",
         "access_token": None,

@@ -39,13 +39,15 @@ def _run(command: list[str], env: dict[str, str]) -> None:
 async def cli_call(ctx: BenchContext) -> None:
     """Wall time of `atoms call atoms_get_item` vs. the floor script vs. an empty interpreter (subprocesses)."""
     from atoms_mcp.identity.verifier import mint_token
+    from atoms_mcp.settings import DEV_JWT_SECRET
 
     settings = server_settings(ctx)
     probe = ctx.probe
-    token = mint_token(settings.jwt_secret, user_id=probe.viewer_id, email=None, ttl_seconds=6 * 3600)
+    token = mint_token(settings.jwt_secret or DEV_JWT_SECRET, user_id=probe.viewer_id, email=None, ttl_seconds=6 * 3600)
     claims = json.dumps({"sub": probe.viewer_id, "role": "authenticated", "aud": "authenticated"})
     env = {
         "PATH": "/usr/bin:/bin",
+        "ATOMS_DEV": "1",
         "ATOMS_DATABASE_URL": ctx.url,
         "ATOMS_GATEWAY_DATABASE_URL": ctx.gateway,
         "ATOMS_ACCESS_TOKEN": token,

@@ -156,6 +156,7 @@ def server_settings(ctx: BenchContext, **overrides: Any) -> Any:
     from atoms_mcp.settings import Settings
 
     values: dict[str, Any] = {
+        "dev": True,
         "database_url": ctx.url,
         "gateway_database_url": ctx.gateway,
         "access_token": None,
@@ -173,8 +174,9 @@ def server_settings(ctx: BenchContext, **overrides: Any) -> Any:
 
 def _token(settings: Any, user_id: str) -> str:
     from atoms_mcp.identity.verifier import mint_token
+    from atoms_mcp.settings import DEV_JWT_SECRET
 
-    return mint_token(settings.jwt_secret, user_id=user_id, email=None, ttl_seconds=6 * 3600)
+    return mint_token(settings.jwt_secret or DEV_JWT_SECRET, user_id=user_id, email=None, ttl_seconds=6 * 3600)
 
 
 @contextlib.asynccontextmanager
@@ -203,6 +205,7 @@ def http_server(ctx: BenchContext, *, pool_max_size: int = 8) -> Any:
     port = _free_port()
     env = {
         **os.environ,
+        "ATOMS_DEV": "1",
         "ATOMS_DATABASE_URL": ctx.url,
         "ATOMS_GATEWAY_DATABASE_URL": ctx.gateway,
         "ATOMS_RATE_LIMIT_RPM": "10000",

@@ -9,11 +9,13 @@ every start of the `atoms` command).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -21,8 +23,32 @@ from pydantic.fields import FieldInfo
 
 ENV_PREFIX = "ATOMS_"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/atoms"
-# The well-known local-only secret of `supabase start`: never use it for a real project.
+# The well-known local-only secret of `supabase start`: accepted only under ATOMS_DEV=1 (local development).
 DEV_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+class ConfigurationError(Exception):
+    """The configuration is unsafe or incomplete for what was asked (serving, verifying tokens); the message says
+    which variable to set."""
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """Whether ``host`` (a name or an address) is this machine only: localhost, 127.0.0.0/8, ::1."""
+    if not host:
+        return False
+    name = host.strip("[]").lower()
+    if name in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url`` points at this machine only."""
+    return is_loopback_host(urlsplit(url).hostname)
 
 
 def default_supabase_dir() -> Path:
@@ -94,9 +120,16 @@ class Settings(BaseModel):
     access_token: str | None = Field(
         default=None, description="The user's JWT for stdio (else the credentials file written by `atoms login`)."
     )
-    jwt_secret: str = Field(
-        default=DEV_JWT_SECRET,
-        description="HS256 secret of user JWTs (Supabase: the project's JWT secret). Default: local-only dev secret.",
+    dev: bool = Field(
+        default=False,
+        description="Local development only (ATOMS_DEV=1): without ATOMS_JWT_SECRET the published local demo secret "
+        "verifies tokens, HTTP binds to loopback only, a session key is generated into the state directory. Refused "
+        "when ATOMS_APP_URL is not loopback.",
+    )
+    jwt_secret: str | None = Field(
+        default=None,
+        description="HS256 secret of user JWTs (Supabase: the project's JWT secret). Required unless ATOMS_JWKS_URL "
+        "is set; under ATOMS_DEV=1 it defaults to the local demo secret.",
     )
     jwks_url: str | None = Field(
         default=None, description="JWKS URL for RS256/ES256 tokens (Supabase asymmetric keys); replaces the secret."
@@ -106,6 +139,32 @@ class Settings(BaseModel):
     rate_limit_rpm: int = Field(default=60, ge=1, le=100_000, description="Tool calls per user per minute.")
     client_name: str | None = Field(
         default=None, description="Overrides the MCP client name (and so the history actor mcp_<client>)."
+    )
+    session_key: str | None = Field(
+        default=None,
+        description="Secret (at least 32 characters) the recorded session ids are derived with: HMAC(key, user id + "
+        "the transport's session). The same on every instance; required when ATOMS_APP_URL is not loopback. Under "
+        "ATOMS_DEV=1 one is generated into the state directory.",
+    )
+    trusted_proxies: list[str] = Field(
+        default=[],
+        description="Addresses or networks (comma separated, e.g. 10.0.0.0/8) of reverse proxies whose "
+        "X-Forwarded-For header names the client; from anyone else the header is ignored.",
+    )
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, description="HTTP: largest request body (refused before identification)."
+    )
+    max_argument_keys: int = Field(
+        default=2_000, ge=10, description="Most object keys a tool call's arguments may hold, at every depth together."
+    )
+    max_argument_depth: int = Field(
+        default=12, ge=2, le=64, description="Deepest nesting of objects and lists in a tool call's arguments."
+    )
+    refusals_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description="HTTP: requests refused before identification (no or bad token, caps) per client address per "
+        "minute; beyond it the address gets 429 until the minute ends.",
     )
     app_url: str = Field(
         default="http://127.0.0.1:8765",
@@ -176,12 +235,32 @@ class Settings(BaseModel):
         }
         return {**from_environment, **arguments}
 
-    @field_validator("allowed_hosts", "allowed_origins", mode="before")
+    @field_validator("allowed_hosts", "allowed_origins", "trusted_proxies", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # ValueError names the bad entry
+        return value
+
+    @model_validator(mode="after")
+    def _development_is_local(self) -> Settings:
+        """ATOMS_DEV=1 only for a loopback ATOMS_APP_URL; under it the demo secret is the default."""
+        if self.dev:
+            if not is_loopback_url(self.app_url):
+                raise ValueError(
+                    f"ATOMS_DEV=1 is for local development only and ATOMS_APP_URL ({self.app_url}) is not a loopback "
+                    "URL: unset ATOMS_DEV and set ATOMS_JWT_SECRET (or ATOMS_JWKS_URL) and ATOMS_SESSION_KEY."
+                )
+            if self.jwt_secret is None and self.jwks_url is None:
+                self.jwt_secret = DEV_JWT_SECRET
+        return self
 
     @model_validator(mode="after")
     def _derive_gateway_url(self) -> Settings:
@@ -191,3 +270,45 @@ class Settings(BaseModel):
             info.pop("password", None)
             self.gateway_database_url = make_conninfo("", **info)
         return self
+
+
+def require_token_keys(settings: Settings) -> None:
+    """Refuse to verify tokens with no key, or with the published demo secret outside ATOMS_DEV=1.
+
+    Raises:
+        ConfigurationError: no ATOMS_JWT_SECRET nor ATOMS_JWKS_URL, or the demo secret without ATOMS_DEV=1.
+    """
+    if settings.jwks_url:
+        return
+    if not settings.jwt_secret:
+        raise ConfigurationError(
+            "No key to verify user tokens: set ATOMS_JWT_SECRET (the project's JWT secret) or ATOMS_JWKS_URL; "
+            "for local development only, ATOMS_DEV=1 uses the local demo secret."
+        )
+    if settings.jwt_secret == DEV_JWT_SECRET and not settings.dev:
+        raise ConfigurationError(
+            "ATOMS_JWT_SECRET is the published local demo secret, which anyone can sign tokens with: set the "
+            "project's own secret (or ATOMS_DEV=1 for local development only)."
+        )
+
+
+def require_servable(settings: Settings, *, http_host: str | None) -> None:
+    """Refuse to serve an unsafe configuration (``http_host``: the HTTP bind address, None for stdio).
+
+    Raises:
+        ConfigurationError: no token keys (see require_token_keys), no ATOMS_SESSION_KEY for a non-loopback
+            ATOMS_APP_URL, or ATOMS_DEV=1 with a non-loopback bind address.
+    """
+    require_token_keys(settings)
+    if settings.session_key is None and not is_loopback_url(settings.app_url):
+        raise ConfigurationError(
+            "ATOMS_SESSION_KEY is required when ATOMS_APP_URL is not loopback (a secret of at least 32 characters, "
+            "the same on every instance): the recorded session ids are derived with it."
+        )
+    if settings.session_key is not None and len(settings.session_key) < 32:
+        raise ConfigurationError("ATOMS_SESSION_KEY must be at least 32 characters long.")
+    if settings.dev and http_host is not None and not is_loopback_host(http_host):
+        raise ConfigurationError(
+            f"ATOMS_DEV=1 serves HTTP on loopback only; --host {http_host} is not (use 127.0.0.1, or unset ATOMS_DEV "
+            "and configure ATOMS_JWT_SECRET and ATOMS_SESSION_KEY)."
+        )

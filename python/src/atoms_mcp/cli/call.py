@@ -29,7 +29,7 @@ from atoms_mcp.core.pipeline import CallOrigin, CallOutcome, CallPipeline
 from atoms_mcp.core.registry import TOOLS, TOOLS_BY_NAME, ToolSpec
 from atoms_mcp.identity.token_source import resolve_token_source
 from atoms_mcp.identity.verifier import JwtVerifier
-from atoms_mcp.settings import Settings
+from atoms_mcp.settings import ConfigurationError, Settings
 
 __all__ = ["call", "exit_code", "run_call", "tools"]
 
@@ -70,7 +70,7 @@ def call(
     try:
         source = _token_source(settings, as_user, interactive=None)
         outcome = asyncio.run(run_call(settings, spec, given, source))
-    except (AtomsError, psycopg.Error, LookupError) as error:
+    except (AtomsError, psycopg.Error, LookupError, ConfigurationError) as error:
         fail(error)
     print_payload(outcome.payload, output)
     raise typer.Exit(exit_code(outcome))
@@ -106,7 +106,7 @@ def _pipeline(settings: Settings, source: TokenSource) -> CallPipeline:
 
 
 def _origin(pipeline: CallPipeline) -> CallOrigin:
-    return CallOrigin(actor=CLI_ACTOR, client_name=CLI_CLIENT_NAME, session_id=pipeline.instance_id)
+    return CallOrigin(actor=CLI_ACTOR, client_name=CLI_CLIENT_NAME, transport_session=pipeline.instance_id)
 
 
 def _token_source(settings: Settings, as_user: str | None, *, interactive: bool | None) -> TokenSource:
@@ -141,5 +141,5 @@ def _audit_unknown(settings: Settings, tool: str, arguments: dict[str, Any], as_
 
     try:
         asyncio.run(refuse())
-    except (AtomsError, psycopg.Error, OSError) as error:
+    except (AtomsError, psycopg.Error, OSError, ConfigurationError) as error:
         typer.secho(f"(the refused call could not be audited: {error})", err=True)

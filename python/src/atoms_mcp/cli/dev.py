@@ -13,7 +13,7 @@ import typer
 
 from atoms_mcp.cli.common import DatabaseUrl, fail, settings_of
 from atoms_mcp.identity.verifier import mint_token
-from atoms_mcp.settings import Settings
+from atoms_mcp.settings import DEV_JWT_SECRET, Settings
 
 __all__ = ["client_config_text", "dev_app", "dev_token_for"]
 
@@ -23,7 +23,8 @@ dev_app = typer.Typer(
 
 
 def dev_token_for(settings: Settings, email: str, *, ttl: int = 3600, database_url: str | None = None) -> str:
-    """A JWT for a user of the local database, signed with ATOMS_JWT_SECRET.
+    """A JWT for a user of the local database, signed with ATOMS_JWT_SECRET (unset: the local demo secret, which
+    only an ATOMS_DEV=1 server accepts).
 
     Raises:
         LookupError: no such user in auth.users.
@@ -34,7 +35,11 @@ def dev_token_for(settings: Settings, email: str, *, ttl: int = 3600, database_u
     if row is None:
         raise LookupError(f"no user {email!r} in auth.users (seed users: admin@acme.test, editor@acme.test, ...)")
     return mint_token(
-        settings.jwt_secret, user_id=row[0], email=row[1], audience=settings.jwt_audience, ttl_seconds=ttl
+        settings.jwt_secret or DEV_JWT_SECRET,
+        user_id=row[0],
+        email=row[1],
+        audience=settings.jwt_audience,
+        ttl_seconds=ttl,
     )
 
 

@@ -10,7 +10,8 @@ from typing import Annotated
 import anyio
 import typer
 
-from atoms_mcp.cli.common import settings_of
+from atoms_mcp.cli.common import fail, settings_of
+from atoms_mcp.settings import ConfigurationError, require_servable
 
 __all__ = ["Transport", "serve"]
 
@@ -39,6 +40,16 @@ def serve(
 
     settings = settings_of(ctx)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        require_servable(settings, http_host=host if transport is Transport.http else None)
+    except ConfigurationError as error:
+        fail(f"atoms serve: {error}")
+    if settings.dev:
+        logging.getLogger("atoms_mcp").warning(
+            "ATOMS_DEV=1: development mode (local demo JWT secret unless ATOMS_JWT_SECRET is set, HTTP on loopback "
+            "only, session key in %s). Never use it for a deployment.",
+            settings.state_dir,
+        )
     if transport is Transport.stdio:
         anyio.run(run_stdio, settings)
     else:

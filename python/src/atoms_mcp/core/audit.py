@@ -4,28 +4,47 @@
 `AuditSink` (by default `private.write_mcp_audit_batch(records jsonb)` on a plain gateway connection, not as
 the user: a connection of its own, or one lent for each batch). While the sink fails, records stay queued and the
 batch is retried with exponential backoff; records beyond the queue's bound, and whatever is still unwritten at
-shutdown, are appended to a JSONL spill file under the state directory, which the next start replays. No record is
-dropped silently.
+shutdown, are appended to a JSONL spill file under the state directory, which the next start replays. With
+``spill_at_once`` (stdio: the client may kill the server soon after it closes stdin) records the sink cannot take
+are spilled at the first failure instead of waiting in memory. No record is dropped silently.
+
+Records are made JSON-safe before they leave (NUL characters and non-finite numbers replaced), and a record the
+database still refuses is replaced by a minimal row saying it was sanitised (status error, error_code
+AUDIT_SANITISED, the reason in params), kept in the batch in its place: one bad record never blocks the others.
+Sources added with `add_source` (counts of refused HTTP requests) are drained into the queue as it runs and at
+shutdown.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import math
 import os
 import re
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, cast
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-__all__ = ["AuditQueue", "AuditRecordRejectedError", "AuditSink", "DatabaseAuditSink", "sanitize_params"]
+__all__ = [
+    "AuditQueue",
+    "AuditRecordRejectedError",
+    "AuditSink",
+    "AuditSource",
+    "DatabaseAuditSink",
+    "json_safe",
+    "sanitised_record",
+    "sanitize_params",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +54,9 @@ MAX_ITEMS = 50
 MAX_DEPTH = 4
 SPILL_NAME = "audit-spill.jsonl"
 REJECTED_NAME = "audit-rejected.jsonl"
+SANITISED_CODE = "AUDIT_SANITISED"
 _REJECTED_INDEX = re.compile(r"records\[(\d+)\]")
+_SAFE_TOOL_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 class AuditRecordRejectedError(Exception):
@@ -68,20 +89,56 @@ def sanitize_params(value: Any, depth: int = 0) -> Any:
         return items
     if isinstance(value, str):
         return value if len(value) <= MAX_STRING else value[:MAX_STRING] + "…"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # "nan", "inf": JSON has no such numbers
     if value is None or isinstance(value, bool | int | float):
         return value
     return str(value)[:MAX_STRING]
 
 
-def without_nul(value: Any) -> Any:
-    """``value`` with every NUL character replaced by U+FFFD: jsonb refuses \u0000 and would reject the whole batch."""
+def json_safe(value: Any) -> Any:
+    """``value`` as JSON PostgreSQL accepts: NUL characters become U+FFFD (jsonb refuses \u0000) and NaN and
+    infinities become text (JSON has no such numbers); either would otherwise reject the whole batch."""
     if isinstance(value, str):
         return value.replace("\x00", "\ufffd")
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     if isinstance(value, Mapping):
-        return {without_nul(k): without_nul(v) for k, v in cast(Mapping[Any, Any], value).items()}
+        return {json_safe(str(k)): json_safe(v) for k, v in cast(Mapping[Any, Any], value).items()}
     if isinstance(value, list | tuple):
-        return [without_nul(v) for v in cast(Sequence[Any], value)]
+        return [json_safe(v) for v in cast(Sequence[Any], value)]
     return value
+
+
+def sanitised_record(record: Mapping[str, Any], reason: str) -> dict[str, Any]:
+    """The minimal row that replaces a record the database refused: which call it was (tool, user, session, time
+    when they are well-formed) and that it was sanitised, with the database's reason."""
+    tool = record.get("tool_name")
+    called_at = record.get("called_at")
+    minimal: dict[str, Any] = {
+        "tool_name": (_SAFE_TOOL_NAME.sub("_", tool)[:128] or "_") if isinstance(tool, str) else "_",
+        "status": "error",
+        "error_code": SANITISED_CODE,
+        "error_message": "The original audit record was refused by the database and replaced by this one.",
+        "duration_ms": 0,
+        "params": {"_sanitised": True, "reason": reason[:500]},
+        "called_at": datetime.now(UTC).isoformat(),
+    }
+    if isinstance(called_at, str):
+        minimal["params"]["called_at"] = called_at[:64]
+    for key in ("session_id", "server_instance", "request_id"):
+        if isinstance(record.get(key), str):
+            minimal[key] = record[key][:200]
+    return minimal
+
+
+AuditSource = Callable[[bool], list[dict[str, Any]]]
+"""A producer of records drained into the queue: called with True at shutdown (everything), else False (what is
+complete, e.g. the counts of minutes that have ended)."""
+
+
+def _strict_dumps(value: Any) -> str:
+    return json.dumps(value, allow_nan=False, default=str)
 
 
 class AuditSink(Protocol):
@@ -123,7 +180,7 @@ class DatabaseAuditSink:
 
     async def _write_on(self, conn: psycopg.AsyncConnection[Any], records: Sequence[Mapping[str, Any]]) -> None:
         try:
-            batch = Jsonb([without_nul(record) for record in records])
+            batch = Jsonb([json_safe(record) for record in records], dumps=_strict_dumps)
             await conn.execute("select private.write_mcp_audit_batch(%s::jsonb)", (batch,))
         except psycopg.Error as error:
             primary = error.diag.message_primary or ""
@@ -151,6 +208,8 @@ class AuditQueue:
         initial_backoff: float = 0.2,
         max_backoff: float = 30.0,
         flush_timeout: float = 10.0,
+        spill_at_once: bool = False,
+        source_interval: float = 5.0,
     ) -> None:
         self._sink = sink
         self._state_dir = state_dir
@@ -159,6 +218,9 @@ class AuditQueue:
         self._initial_backoff = initial_backoff
         self._max_backoff = max_backoff
         self._flush_timeout = flush_timeout
+        self._spill_at_once = spill_at_once
+        self._source_interval = source_interval
+        self._sources: list[AuditSource] = []
         self._pending: deque[dict[str, Any]] = deque()
         self._wakeup = asyncio.Event()
         self._closing = False
@@ -167,6 +229,21 @@ class AuditQueue:
         self.written = 0
         self.spilled = 0
         self.rejected = 0
+        self.sanitised = 0
+
+    def add_source(self, source: AuditSource) -> None:
+        """Drain ``source`` into the queue while the writer runs (every source_interval) and at shutdown."""
+        self._sources.append(source)
+
+    def _drain_sources(self, final: bool) -> None:
+        for source in self._sources:
+            try:
+                records = source(final)
+            except Exception:  # a source's failure must not stop the writer
+                logger.exception("audit: a record source failed")
+                continue
+            for record in records:
+                self.record(record)
 
     @property
     def spill_path(self) -> Path:
@@ -195,6 +272,7 @@ class AuditQueue:
         """Flush what is queued (bounded by flush_timeout), spill the rest, close the sink."""
         if self._task is None:
             return
+        self._drain_sources(True)
         self._closing = True
         self._wakeup.set()
         try:
@@ -224,21 +302,34 @@ class AuditQueue:
                 if self._closing:
                     return
                 self._wakeup.clear()
-                await self._wakeup.wait()
+                if self._sources:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wakeup.wait(), self._source_interval)
+                    self._drain_sources(False)
+                else:
+                    await self._wakeup.wait()
                 continue
             batch = [self._pending[i] for i in range(min(self._batch_size, len(self._pending)))]
             try:
                 await self._sink.write(batch)
             except AuditRecordRejectedError as rejected:
-                # One malformed record must not block the others: set it aside (loudly), retry the rest.
+                # One malformed record must not block the others: a minimal row takes its place (the original is
+                # kept aside, loudly); a minimal row the sink refuses too is only set aside.
                 record = batch[rejected.index]
-                del self._pending[rejected.index]
-                self._settle_replays_removed(rejected.index)
                 logger.error("audit: record refused by the sink (%s); kept in %s", rejected.reason, REJECTED_NAME)
                 self._append(self._state_dir / REJECTED_NAME, [{"reason": rejected.reason, "record": record}])
                 self.rejected += 1
+                if record.get("error_code") == SANITISED_CODE:
+                    del self._pending[rejected.index]
+                    self._settle_replays_removed(rejected.index)
+                else:
+                    self._pending[rejected.index] = sanitised_record(record, rejected.reason)
+                    self.sanitised += 1
                 continue
             except Exception as error:  # any sink failure: keep the records, retry later
+                if self._spill_at_once:
+                    logger.warning("audit: writing failed (%s); %d records spilled", error, len(self._pending))
+                    self._spill_pending()
                 logger.warning("audit: writing %d records failed (%s); retrying in %.1fs", len(batch), error, backoff)
                 if self._closing and backoff >= self._max_backoff:
                     return
@@ -250,6 +341,14 @@ class AuditQueue:
             self.written += len(batch)
             backoff = self._initial_backoff
             self._settle_replays(len(batch))
+
+    def _spill_pending(self) -> None:
+        """Everything queued to the spill file now (replayed records included: their files are then settled)."""
+        self._spill(list(self._pending))
+        self._pending.clear()
+        for path, _ in self._replay_files:
+            path.unlink(missing_ok=True)
+        self._replay_files.clear()
 
     def _spill(self, records: list[dict[str, Any]]) -> None:
         self._append(self.spill_path, records)

@@ -6,6 +6,13 @@ the transaction with actor/session/client for the change history, bounds it with
 calls `public.<rpc>(name => value::type, ...)` with only the arguments the caller gave. If the calling task
 is cancelled, the running statement is cancelled on the server (and the connection returns to the pool clean).
 
+A metered call takes its rate-limit slot and runs its RPC in one network round trip (`Metering.PIPELINED`, the
+default): two transactions sent in one pipeline, the slot's (`public.atoms_take_rate_limit_slot`, PT429 when
+limited) committed before the RPC's starts, so the limiter's per-user row lock is never held while the RPC runs and
+a failing RPC keeps its slot; a refused slot aborts the rest of the pipeline, so the RPC never runs.
+`Metering.SAVEPOINT` (one transaction: slot, savepoint, RPC) is kept for the benchmark that compares the two: it
+holds the row lock until the RPC commits, so one user's concurrent calls queue behind each other.
+
 That clean-up runs inside a shield against the cancellation that can reach it: by default an anyio cancel scope
 with `shield=True` (the MCP SDK cancels a request through anyio). A shield stops only anyio's cancellation, never
 asyncio's own `Task.cancel()`; a process that never runs anyio (the CLI, on plain asyncio) passes
@@ -20,6 +27,7 @@ import json
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, LiteralString, cast
 
 import anyio
@@ -32,9 +40,27 @@ from psycopg_pool import AsyncConnectionPool
 
 from atoms_mcp.settings import Settings
 
-__all__ = ["CallContext", "Gateway", "RateLimitDecision", "Shield", "anyio_shield", "sql_argument"]
+__all__ = ["CallContext", "Gateway", "Metering", "RateLimitDecision", "Shield", "anyio_shield", "sql_argument"]
 
 RATE_LIMIT_WINDOW_SECONDS = 60
+_SET_CALLER = (
+    "select set_config('role', 'authenticated', true),"
+    " set_config('request.jwt.claims', %s, true),"
+    " set_config('atoms.actor', %s, true),"
+    " set_config('atoms.session_id', %s, true),"
+    " set_config('atoms.client_name', %s, true),"
+    " set_config('statement_timeout', %s, true)"
+)
+_TAKE_SLOT = sql.SQL(
+    'select public.atoms_take_rate_limit_slot("limit" => %s::integer, window_seconds => %s::integer) as remaining'
+)
+
+
+class Metering(Enum):
+    """How a metered call takes its rate-limit slot together with its RPC (see the module's docstring)."""
+
+    PIPELINED = "pipelined"
+    SAVEPOINT = "savepoint"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +113,17 @@ class Gateway:
     pool's size (a process making one call needs one), else it holds ATOMS_POOL_MIN_SIZE to ATOMS_POOL_MAX_SIZE.
     """
 
-    def __init__(self, settings: Settings, *, shield: Shield = anyio_shield, connections: int | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        shield: Shield = anyio_shield,
+        connections: int | None = None,
+        metering: Metering = Metering.PIPELINED,
+    ) -> None:
         self._timeout_ms = settings.statement_timeout_ms
         self._shield = shield
+        self.metering = metering
         self._pool = AsyncConnectionPool(
             settings.gateway_database_url,
             min_size=settings.pool_min_size if connections is None else connections,
@@ -130,8 +164,20 @@ class Gateway:
             retry_after_seconds=int(row.get("retry_after_seconds") or 0),
         )
 
-    async def call_rpc(self, rpc: str, arguments: Mapping[str, Any], call: CallContext) -> Any:
-        """``public.<rpc>(...)`` as the user; returns its jsonb result as Python objects."""
+    async def take_slot(self, call: CallContext, limit: int) -> int:
+        """Take one rate-limit slot of the user (a limiter-only round trip); the slots left.
+
+        Raises:
+            psycopg.Error: PT429 when the limit is reached (nothing is counted then).
+        """
+        row = await self._as_user(call, _TAKE_SLOT, (limit, RATE_LIMIT_WINDOW_SECONDS))
+        return int(row["remaining"])
+
+    async def call_rpc(
+        self, rpc: str, arguments: Mapping[str, Any], call: CallContext, *, rate_limit: int | None = None
+    ) -> Any:
+        """``public.<rpc>(...)`` as the user; returns its jsonb result as Python objects. With ``rate_limit``, the
+        user's slot is taken first in the same round trip (PT429 when limited: the RPC does not run)."""
         params: list[Any] = []
         named: list[sql.Composable] = []
         for name, value in arguments.items():
@@ -142,7 +188,8 @@ class Gateway:
         query = sql.SQL("select {}.{}({}) as result").format(
             sql.Identifier("public"), sql.Identifier(rpc), sql.SQL(", ").join(named)
         )
-        row = await self._as_user(call, query, params)
+        slot = (rate_limit, RATE_LIMIT_WINDOW_SECONDS) if rate_limit is not None else None
+        row = await self._as_user(call, query, params, slot=slot)
         return row["result"]
 
     async def fetch_as_user(self, call: CallContext, query: LiteralString, params: Any = ()) -> list[dict[str, Any]]:
@@ -151,13 +198,25 @@ class Gateway:
         return rows
 
     async def _as_user(
-        self, call: CallContext, query: sql.SQL | sql.Composed, params: Any, *, all_rows: bool = False
+        self,
+        call: CallContext,
+        query: sql.SQL | sql.Composed,
+        params: Any,
+        *,
+        all_rows: bool = False,
+        slot: tuple[int, int] | None = None,
     ) -> Any:
         conn = await self._pool.getconn()
         try:
             # The statement runs in its own task so that a cancellation of the caller cannot interrupt psycopg
             # half-way; instead the caller asks the server to cancel the statement and waits for it to stop.
-            work = asyncio.ensure_future(self._transaction(conn, call, query, params, all_rows))
+            if slot is None:
+                job = self._transaction(conn, call, query, params, all_rows)
+            elif self.metering is Metering.PIPELINED:
+                job = self._pipelined(conn, call, query, params, slot)
+            else:
+                job = self._savepoint(conn, call, query, params, slot)
+            work = asyncio.ensure_future(job)
             try:
                 return await asyncio.shield(work)
             except asyncio.CancelledError:
@@ -172,6 +231,9 @@ class Gateway:
             with self._shield():
                 if conn.pgconn.transaction_status == TransactionStatus.ACTIVE:
                     await conn.close()  # cancel did not land in time: never hand back a busy connection
+                elif conn.pgconn.transaction_status in (TransactionStatus.INERROR, TransactionStatus.INTRANS):
+                    with contextlib.suppress(psycopg.Error):
+                        await conn.execute("rollback")  # a pipeline that failed inside its own begin
                 await self._pool.putconn(conn)
 
     async def _transaction(
@@ -183,23 +245,67 @@ class Gateway:
         all_rows: bool,
     ) -> Any:
         async with conn.transaction():
-            await conn.execute(
-                "select set_config('role', 'authenticated', true),"
-                " set_config('request.jwt.claims', %s, true),"
-                " set_config('atoms.actor', %s, true),"
-                " set_config('atoms.session_id', %s, true),"
-                " set_config('atoms.client_name', %s, true),"
-                " set_config('statement_timeout', %s, true)",
-                (
-                    json.dumps(dict(call.claims)),
-                    call.actor,
-                    call.session_id,
-                    call.client_name or "",
-                    str(self._timeout_ms),
-                ),
-            )
+            await conn.execute(_SET_CALLER, self._caller_settings(call))
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(query, params)
             if all_rows:
                 return await cur.fetchall()
             return (await cur.fetchone()) or {}
+
+    async def _pipelined(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        call: CallContext,
+        query: sql.SQL | sql.Composed,
+        params: Any,
+        slot: tuple[int, int],
+    ) -> Any:
+        """The slot's transaction, then the RPC's, sent in one pipeline with one sync point: an error (PT429 from
+        the slot) makes the server skip everything after it, so the RPC never runs without its slot."""
+        caller = self._caller_settings(call)
+        cur = conn.cursor(row_factory=dict_row)
+        async with conn.pipeline():
+            await conn.execute("begin")
+            await conn.execute(_SET_CALLER, caller)
+            await conn.execute(_TAKE_SLOT, slot)
+            await conn.execute("commit")
+            await conn.execute("begin")
+            await conn.execute(_SET_CALLER, caller)
+            await cur.execute(query, params)
+            await conn.execute("commit")
+        return (await cur.fetchone()) or {}
+
+    async def _savepoint(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        call: CallContext,
+        query: sql.SQL | sql.Composed,
+        params: Any,
+        slot: tuple[int, int],
+    ) -> Any:
+        """One transaction: the slot, then the RPC under a savepoint (a failing RPC rolls back to it and the slot
+        commits). The limiter's row lock is held until the commit, after the RPC."""
+        async with conn.transaction():
+            await conn.execute(_SET_CALLER, self._caller_settings(call))
+            await conn.execute(_TAKE_SLOT, slot)
+            rpc_error: psycopg.Error | None = None
+            row: Any = {}
+            try:
+                async with conn.transaction():
+                    cur = conn.cursor(row_factory=dict_row)
+                    await cur.execute(query, params)
+                    row = (await cur.fetchone()) or {}
+            except psycopg.Error as error:
+                rpc_error = error
+        if rpc_error is not None:
+            raise rpc_error
+        return row
+
+    def _caller_settings(self, call: CallContext) -> tuple[str, str, str, str, str]:
+        return (
+            json.dumps(dict(call.claims)),
+            call.actor,
+            call.session_id,
+            call.client_name or "",
+            str(self._timeout_ms),
+        )

@@ -91,10 +91,10 @@ Timestamp = Annotated[
 
 
 class ToolInput(BaseModel):
-    """Base of every tool input: unknown fields are errors, types are not coerced."""
+    """Base of every tool input: unknown fields are errors, types are not coerced, NaN and infinities are refused."""
 
     # defer_build: a model's validator is built on first use, so a process running one tool builds one (CLI start-up).
-    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, defer_build=True)
 
     @model_validator(mode="before")
     @classmethod

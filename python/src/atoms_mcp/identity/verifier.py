@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from atoms_mcp.core.caller import SIGN_IN_HINT, TokenStatus, VerifiedUser
 from atoms_mcp.core.errors import UnauthenticatedError
 from atoms_mcp.identity.compact_jwt import TokenRefusedError, sign_hs256, verify_hs256
-from atoms_mcp.settings import Settings
+from atoms_mcp.settings import Settings, require_token_keys
 
 if TYPE_CHECKING:
     from jwt import PyJWKClient
@@ -40,6 +40,8 @@ class JwtVerifier:
     """Verifies user JWTs by the settings' key material, audience and issuer."""
 
     def __init__(self, settings: Settings) -> None:
+        """Raises ConfigurationError without token keys, or with the demo secret outside ATOMS_DEV=1."""
+        require_token_keys(settings)
         self._audience = settings.jwt_audience
         self._issuer = settings.jwt_issuer
         self._secret = settings.jwt_secret
@@ -57,7 +59,7 @@ class JwtVerifier:
             else:
                 claims = verify_hs256(
                     token,
-                    self._secret,
+                    self._secret or "",
                     audience=self._audience,
                     issuer=self._issuer,
                     leeway=LEEWAY_SECONDS,
