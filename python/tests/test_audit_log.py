@@ -57,7 +57,8 @@ def get_audit_log(conn: psycopg.Connection, principal: Principal, **args: object
 
 def test_the_gateway_writes_a_batch_and_the_database_derives_the_organisation(db: psycopg.Connection) -> None:
     before = audit_count(db)
-    written = write(db, [record(), record(project_id=GLOBEX_PROJECT, request_id="r-2"), record(project_id=None)])
+    globex_call = record(project_id=GLOBEX_PROJECT, request_id="r-2", user_id=GLOBEX_ADMIN.user_id)
+    written = write(db, [record(), globex_call, record(project_id=None)])
     assert written == 3
     rows = db.execute(
         "select project_id::text, org_id::text, actor, created_at = now() or created_at <= now() "
@@ -300,12 +301,28 @@ def test_admins_read_only_their_organisations_records(db: psycopg.Connection) ->
         ).fetchone() == (0,)
 
 
-def test_a_probe_of_another_tenants_project_is_shown_to_that_tenants_admins(db: psycopg.Connection) -> None:
+def test_a_call_naming_another_tenants_project_lands_in_no_tenants_log(db: psycopg.Connection) -> None:
     outsider = PRINCIPALS["non_member"].user_id
-    write(db, [record(project_id=GLOBEX_PROJECT, user_id=outsider, status="error", error_code="NOT_FOUND")])
-    page = get_audit_log(db, GLOBEX_ADMIN, project_id=GLOBEX_PROJECT, user_id=outsider)
-    assert [(r["user_id"], r["error_code"]) for r in page["data"]] == [(outsider, "NOT_FOUND")]
-    assert get_audit_log(db, ADMIN, project_id=ACME_PROJECT, user_id=outsider)["data"] == []
+    acme_editor = PRINCIPALS["editor"].user_id
+    write(
+        db,
+        [
+            record(project_id=GLOBEX_PROJECT, user_id=outsider, status="error", error_code="NOT_FOUND"),
+            record(project_id=GLOBEX_PROJECT, user_id=acme_editor, status="error", error_code="VALIDATION_ERROR"),
+        ],
+    )
+    rows = db.execute(
+        "select org_id from public.mcp_audit_log where project_id = %s and user_id = any(%s)",
+        (GLOBEX_PROJECT, [outsider, acme_editor]),
+    ).fetchall()
+    assert rows == [(None,), (None,)]
+    assert get_audit_log(db, GLOBEX_ADMIN, project_id=GLOBEX_PROJECT, user_id=outsider)["data"] == []
+    assert get_audit_log(db, GLOBEX_ADMIN, project_id=GLOBEX_PROJECT, user_id=acme_editor)["data"] == []
+    with as_principal(db, PRINCIPALS["service_role"]):
+        seen = db.execute(
+            "select count(*) from public.mcp_audit_log where project_id = %s and org_id is null", (GLOBEX_PROJECT,)
+        ).fetchone()
+    assert seen == (2,)
 
 
 def test_atoms_get_audit_log_returns_newest_first_with_meta(db: psycopg.Connection) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import pytest
 
-from atoms_mcp.core.audit import AuditQueue, AuditRecordRejectedError, sanitize_params
+from atoms_mcp.core.audit import AuditQueue, AuditRecordRejectedError, json_safe, sanitize_params
 from mcp_support import ListSink
 
 pytestmark = pytest.mark.anyio
@@ -137,11 +137,11 @@ async def test_records_beyond_the_bound_are_spilled_not_dropped(tmp_path: Path) 
     assert sorted(r["duration_ms"] for r in sink.records + replay_sink.records) == list(range(8))
 
 
-async def test_a_record_the_sink_refuses_is_set_aside_and_the_rest_are_written(tmp_path: Path) -> None:
+async def test_a_record_the_sink_refuses_is_replaced_by_a_sanitised_row_in_its_place(tmp_path: Path) -> None:
     class PickySink(ListSink):
         async def write(self, records: Sequence[Mapping[str, Any]]) -> None:
             for index, record in enumerate(records):
-                if record["duration_ms"] == 3:
+                if record["duration_ms"] == 3 and record["status"] == "success":
                     raise AuditRecordRejectedError(index, f"records[{index}].duration_ms is bad")
             await super().write(records)
 
@@ -149,10 +149,45 @@ async def test_a_record_the_sink_refuses_is_set_aside_and_the_rest_are_written(t
     async with AuditQueue(sink, state_dir=tmp_path, batch_size=4) as queue:
         for i in range(6):
             queue.record(rec(i))
-        await wait_until(lambda: len(sink.records) == 5)
-    assert [r["duration_ms"] for r in sink.records] == [0, 1, 2, 4, 5]
+        await wait_until(lambda: len(sink.records) == 6)
+    assert [r.get("error_code") for r in sink.records] == [None, None, None, "AUDIT_SANITISED", None, None]
+    minimal = sink.records[3]
+    assert minimal["tool_name"] == "atoms_get_item" and minimal["status"] == "error"
+    assert minimal["params"]["_sanitised"] is True and "duration_ms is bad" in minimal["params"]["reason"]
     rejected = [json.loads(line) for line in (tmp_path / "audit-rejected.jsonl").read_text().splitlines()]
     assert rejected == [{"reason": "records[3].duration_ms is bad", "record": rec(3)}]
+
+
+async def test_with_spill_at_once_a_failed_write_spills_immediately(tmp_path: Path) -> None:
+    async with AuditQueue(DownSink(), state_dir=tmp_path, spill_at_once=True, flush_timeout=30) as queue:
+        queue.record(rec(1))
+        queue.record(rec(2))
+        spill = tmp_path / "audit-spill.jsonl"
+        await wait_until(spill.exists)
+        assert [json.loads(line)["duration_ms"] for line in spill.read_text().splitlines()] == [1, 2]
+        assert len(queue) == 0
+
+
+async def test_records_of_a_source_are_drained_while_running_and_at_shutdown(tmp_path: Path) -> None:
+    sink = ListSink()
+    calls: list[bool] = []
+
+    def source(final: bool) -> list[dict[str, Any]]:
+        calls.append(final)
+        return [rec(100 + len(calls))]
+
+    async with AuditQueue(sink, state_dir=tmp_path, source_interval=0.01) as queue:
+        queue.add_source(source)
+        await wait_until(lambda: len(sink.records) >= 1)
+    assert calls[-1] is True and False in calls
+    assert len(sink.records) == len(calls)
+
+
+def test_non_finite_numbers_never_reach_json() -> None:
+    record = {"params": sanitize_params({"limit": float("nan"), "x": [float("inf"), -float("inf")]})}
+    text = json.dumps(json_safe(record), allow_nan=False)
+    assert json.loads(text) == {"params": {"limit": "nan", "x": ["inf", "-inf"]}}
+    assert json_safe({"bad": float("nan"), "nul": "a\x00b"}) == {"bad": "nan", "nul": "a\ufffdb"}
 
 
 def test_params_are_sanitised() -> None:

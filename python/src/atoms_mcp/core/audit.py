@@ -305,7 +305,8 @@ class AuditQueue:
                 if self._sources:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wakeup.wait(), self._source_interval)
-                    self._drain_sources(False)
+                    if not self._closing:  # at shutdown aclose drains them, all of it
+                        self._drain_sources(False)
                 else:
                     await self._wakeup.wait()
                 continue

@@ -226,7 +226,18 @@ class _ToolCall:
         try:
             await self._pipeline.gateway.take_slot(self._context(user), self._pipeline.settings.rate_limit_rpm)
         except psycopg.Error as db_error:
-            raise from_database_error(db_error) from db_error
+            raise self._database_error(db_error) from db_error
+
+    def _database_error(self, db_error: psycopg.Error) -> AtomsError:
+        """The atoms error of a database error; a refused slot says the configured limit per minute."""
+        error = from_database_error(db_error)
+        if isinstance(error, RateLimitedError):
+            return RateLimitedError(
+                f"Rate limit of {self._pipeline.settings.rate_limit_rpm} calls per minute reached. "
+                f"Wait {error.retry_after_seconds} s before the next call.",
+                retry_after_seconds=error.retry_after_seconds,
+            )
+        return error
 
     async def run(self, spec: ToolSpec) -> CallOutcome:
         error: AtomsError | None = None
@@ -273,7 +284,7 @@ class _ToolCall:
             given = validated.model_dump(mode="json", exclude_unset=True, exclude_none=True)
             data = await gateway.call_rpc(spec.rpc, given, self._context(user), rate_limit=settings.rate_limit_rpm)
         except psycopg.Error as db_error:
-            raise from_database_error(db_error) from db_error
+            raise self._database_error(db_error) from db_error
         if spec.returns_meta and isinstance(data, dict) and "data" in data:
             page = cast(dict[str, Any], data)
             payload: dict[str, Any] = {"status": "success", "data": page["data"]}
