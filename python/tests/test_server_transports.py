@@ -30,6 +30,7 @@ def server_env(url: str, state_dir: Path, **extra: str) -> dict[str, str]:
     """The subprocess inherits nothing of ours but what we pass (the SDK passes HOME, PATH, ... only)."""
     return {
         "PYTHONPATH": str(REPO_ROOT / "python" / "src"),
+        "ATOMS_DEV": "1",
         "ATOMS_GATEWAY_DATABASE_URL": gateway_url(url),
         "ATOMS_DATABASE_URL": url,
         "ATOMS_STATE_DIR": str(state_dir),
