@@ -297,7 +297,8 @@ async def test_calls_naming_another_tenants_project_never_reach_its_log(url: str
 # ---- 5. calls that left no audit row ----
 
 
-async def test_a_cancelled_call_is_audited_as_cancelled(url: str, tmp_path: Path, sleep_rpc: object) -> None:
+@pytest.mark.usefixtures("sleep_rpc")
+async def test_a_cancelled_call_is_audited_as_cancelled(url: str, tmp_path: Path) -> None:
     sink = ListSink()
     settings = make_settings(url, tmp_path, statement_timeout_ms=120_000)
     async with pipeline_for(settings, "viewer", audit_sink=sink, tools=(*TOOLS, SLEEP)) as pipeline:
