@@ -42,9 +42,11 @@ node_modules/.installed: package.json package-lock.json
 database-server: $(VENV)/.installed
 	$(BIN)/atoms db start --database-url '$(ATOMS_DATABASE_URL)'
 
-## run: seeded local database, a dev token with client configuration, then the MCP server over HTTP
+## run: seeded local database, a dev token with client configuration, then the MCP server over HTTP (ATOMS_DEV=1:
+## local development only, loopback, the local demo JWT secret)
 ATOMS_HTTP_HOST ?= 127.0.0.1
 ATOMS_HTTP_PORT ?= 8765
+run: export ATOMS_DEV = 1
 run: setup
 	$(BIN)/atoms db up --seed
 	echo "Database ready: $(ATOMS_DATABASE_URL)"

@@ -58,9 +58,12 @@ HARNESS_VARIABLES = frozenset({"ATOMS_TEST_DATABASE_URL"})
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No ATOMS_* variable of the developer's environment reaches a test (only HARNESS_VARIABLES stay)."""
+    """No ATOMS_* variable of the developer's environment reaches a test (only HARNESS_VARIABLES stay), and every test
+    runs in local development mode (ATOMS_DEV=1: the local demo secret signs the seed users' tokens); a test of the
+    production configuration removes it or passes dev=False."""
     for name in [n for n in os.environ if n.startswith("ATOMS_") and n not in HARNESS_VARIABLES]:
         monkeypatch.delenv(name)
+    monkeypatch.setenv("ATOMS_DEV", "1")
 
 
 @pytest.fixture

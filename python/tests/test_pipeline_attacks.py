@@ -202,7 +202,7 @@ async def test_http_refuses_deep_nesting_and_oversized_bodies(http_url: str, htt
 
 
 def test_without_a_secret_the_server_refuses_to_start(tmp_path: Path) -> None:
-    settings = Settings(app_url="https://atoms.example.com", state_dir=tmp_path, session_key="k" * 32)
+    settings = Settings(dev=False, app_url="https://atoms.example.com", state_dir=tmp_path, session_key="k" * 32)
     with pytest.raises(ConfigurationError, match="ATOMS_JWT_SECRET"):
         create_http_app(settings)
     with pytest.raises(ConfigurationError):
@@ -210,11 +210,11 @@ def test_without_a_secret_the_server_refuses_to_start(tmp_path: Path) -> None:
 
 
 async def test_the_demo_secret_is_refused_outside_development(tmp_path: Path) -> None:
-    settings = Settings(jwt_secret=DEV_JWT_SECRET, state_dir=tmp_path)
+    settings = Settings(dev=False, jwt_secret=DEV_JWT_SECRET, state_dir=tmp_path)
     with pytest.raises(ConfigurationError, match="demo secret"):
         JwtVerifier(settings)
     forged = mint_token(DEV_JWT_SECRET, user_id=GLOBEX_ADMIN, email=None)
-    real = JwtVerifier(Settings(jwt_secret="a-real-project-secret-of-32-characters!!", state_dir=tmp_path))
+    real = JwtVerifier(Settings(dev=False, jwt_secret="a-real-project-secret-of-32-characters!!", state_dir=tmp_path))
     with pytest.raises(Exception, match="rejected"):
         await real.verify(forged)
 
@@ -231,13 +231,14 @@ def test_development_mode_is_refused_for_a_public_url_and_binds_loopback_only(tm
 
 
 def test_a_public_url_needs_a_session_key(tmp_path: Path) -> None:
-    settings = Settings(app_url="https://atoms.example.com", jwt_secret="s" * 40, state_dir=tmp_path)
+    settings = Settings(dev=False, app_url="https://atoms.example.com", jwt_secret="s" * 40, state_dir=tmp_path)
     with pytest.raises(ConfigurationError, match="ATOMS_SESSION_KEY"):
         require_servable(settings, http_host="0.0.0.0")
     require_servable(settings.model_copy(update={"session_key": "k" * 32}), http_host="0.0.0.0")
 
 
 def test_atoms_serve_refuses_without_a_secret(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("ATOMS_DEV")
     monkeypatch.setenv("ATOMS_APP_URL", "https://atoms.example.com")
     monkeypatch.setenv("ATOMS_STATE_DIR", str(tmp_path))
     result = CliRunner().invoke(cli_app, ["serve", "--transport", "http", "--host", "0.0.0.0"])

@@ -26,6 +26,7 @@ from atoms_bench import report, scenarios
 from atoms_bench.cli_call import cli_call
 from atoms_bench.datagen import DatasetSpec, generate
 from atoms_bench.harness import Figure, Samples
+from atoms_bench.pipeline_attack import attack_ratio, metering
 from atoms_bench.plans import CallPlans, capture_plans
 from atoms_bench.profile import FunctionCost
 from atoms_bench.workload import pick_probe
@@ -114,6 +115,10 @@ async def run_all(ctx: scenarios.BenchContext, step: Callable[[str], None], *, t
     await scenarios.audit_cost(ctx)
     step("write cost")
     await scenarios.write_cost(ctx)
+    step("slot + RPC: savepoint vs pipelined")
+    await metering(ctx)
+    step("a call during the 20,000-keys attack")
+    await attack_ratio(ctx)
     step("throughput")
     await scenarios.throughput(ctx, round_seconds=throughput_seconds, rounds=2)
 

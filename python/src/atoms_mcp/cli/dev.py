@@ -77,7 +77,11 @@ def dev_config(
 def client_config_text(settings: Settings, *, token: str, user: str, url: str, ttl: int) -> str:
     """The `make run` banner: how to point each MCP client at this server, over HTTP and over stdio."""
     atoms = shutil.which("atoms") or str(Path(sys.executable).parent / "atoms")
-    stdio_env = {"ATOMS_ACCESS_TOKEN": token, "ATOMS_GATEWAY_DATABASE_URL": settings.gateway_database_url}
+    stdio_env = {
+        "ATOMS_DEV": "1",  # the dev token is signed with the local demo secret, which only ATOMS_DEV=1 accepts
+        "ATOMS_ACCESS_TOKEN": token,
+        "ATOMS_GATEWAY_DATABASE_URL": settings.gateway_database_url,
+    }
     stdio = {"command": atoms, "args": ["serve", "--transport", "stdio"], "env": stdio_env}
     http = {"url": url, "headers": {"Authorization": f"Bearer {token}"}}
     desktop_http = {
