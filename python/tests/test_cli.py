@@ -141,9 +141,9 @@ def test_a_cli_call_runs_as_the_cli_actor(monkeypatch: pytest.MonkeyPatch) -> No
     seen: list[CallContext] = []
     original = Gateway.call_rpc
 
-    async def recording(self: Gateway, rpc: str, arguments: Any, call: CallContext) -> Any:
+    async def recording(self: Gateway, rpc: str, arguments: Any, call: CallContext, **kwargs: Any) -> Any:
         seen.append(call)
-        return await original(self, rpc, arguments, call)
+        return await original(self, rpc, arguments, call, **kwargs)
 
     monkeypatch.setattr(Gateway, "call_rpc", recording)
     result = _call("atoms_list_projects", "{}", "--as", "editor@acme.test")
@@ -209,7 +209,12 @@ def test_atoms_call_never_loads_the_mcp_sdk(url: str) -> None:
         "loaded = sorted(m for m in sys.modules if m == 'mcp' or m.startswith(('mcp.', 'mcp_types')))\n"
         "print(code, loaded, file=sys.stderr)\n"
     )
-    env = {"ATOMS_DATABASE_URL": url, "ATOMS_GATEWAY_DATABASE_URL": gateway_url(url), "PATH": "/usr/bin:/bin"}
+    env = {
+        "ATOMS_DEV": "1",
+        "ATOMS_DATABASE_URL": url,
+        "ATOMS_GATEWAY_DATABASE_URL": gateway_url(url),
+        "PATH": "/usr/bin:/bin",
+    }
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60, check=False
     )

@@ -74,6 +74,7 @@ def _loaded(modules: list[str], names: tuple[str, ...]) -> list[str]:
 @pytest.fixture
 def cli_env(url: str, tmp_path: Path) -> dict[str, str]:
     return {
+        "ATOMS_DEV": "1",
         "ATOMS_DATABASE_URL": url,
         "ATOMS_GATEWAY_DATABASE_URL": gateway_url(url),
         "ATOMS_STATE_DIR": str(tmp_path / "state"),

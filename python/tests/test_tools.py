@@ -20,7 +20,7 @@ DOCUMENTED_TOOLS = {
     "atoms_bulk_import", "atoms_record_test_result", "atoms_restore_item", "atoms_get_audit_log",
     "atoms_verify_history",
 }  # fmt: skip
-SERVER_ONLY_RPCS = {"atoms_check_rate_limit"}  # called by the server before every tool, not a tool itself
+SERVER_ONLY_RPCS = {"atoms_check_rate_limit", "atoms_take_rate_limit_slot"}  # the server meters every call with them
 JSON_TO_SQL = {"string": "text", "integer": "integer", "boolean": "boolean"}
 
 

@@ -287,6 +287,6 @@ $$;
 
 alter function public.atoms_take_rate_limit_slot(integer, integer) owner to atoms_rpc_owner;
 comment on function public.atoms_take_rate_limit_slot(integer, integer) is
-'atoms: take one slot of the calling user''s sliding window of "limit" requests per window_seconds (defaults 60/60) and return how many remain; when none is left, raise PT429 with the seconds to wait in DETAIL (nothing is counted). Lets a client send the slot and the work it guards in one round trip: the refusal aborts what follows. Wall clock only.';
+'atoms tool atoms_take_rate_limit_slot (any signed-in user; security definer): takes one slot of the caller''s sliding window of "limit" requests per window_seconds (defaults 60/60), wall clock only; when none is left it raises PT429 with the seconds to wait in DETAIL and counts nothing, so a client can send the slot and the work it guards in one round trip (the refusal aborts what follows). Returns the slots left (integer).';
 revoke execute on function public.atoms_take_rate_limit_slot(integer, integer) from public, anon;
 grant execute on function public.atoms_take_rate_limit_slot(integer, integer) to authenticated;
