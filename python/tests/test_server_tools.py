@@ -13,6 +13,7 @@ from mcp import Client, MCPError
 from mcp.types import INVALID_PARAMS, Implementation
 from psycopg.conninfo import make_conninfo
 
+from atoms_mcp.core.caller import StaticTokenSource
 from atoms_mcp.core.registry import TOOLS, TOOLS_BY_NAME
 from atoms_mcp.server.app import create_server
 from mcp_support import ACME_PROJECT, ListSink, error_code, make_settings, payload, token_for
@@ -148,9 +149,12 @@ async def test_unknown_tool_is_a_protocol_error(mode: str, tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_invalid_arguments_are_a_tool_error_naming_each_field(mode: str, tmp_path: Path) -> None:
+async def test_invalid_arguments_are_a_tool_error_naming_each_field(mode: str, url: str, tmp_path: Path) -> None:
     sink = ListSink()
-    server = create_server(make_settings(None, tmp_path), audit_sink=sink)
+    # The caller is identified first (an invalid call then takes its rate-limit slot in the database).
+    server = create_server(
+        make_settings(url, tmp_path), token_source=StaticTokenSource(token_for("editor")), audit_sink=sink
+    )
     async with Client(server, mode=mode) as client:
         result = await client.call_tool(
             "atoms_list_items", {"project_id": "not-a-uuid", "limit": 500, "colour": "red", "type": "bogus"}
@@ -190,9 +194,9 @@ async def test_status_works_without_a_token_and_tools_then_refuse(mode: str, tmp
         assert error_code(refused) == "UNAUTHENTICATED"
 
 
-async def test_status_reports_authenticated_and_expired(tmp_path: Path) -> None:
+async def test_status_reports_authenticated_and_expired(url: str, tmp_path: Path) -> None:
     source = SwitchableTokenSource()
-    server = create_server(make_settings(None, tmp_path), token_source=source, audit_sink=ListSink())
+    server = create_server(make_settings(url, tmp_path), token_source=source, audit_sink=ListSink())
     async with Client(server) as client:
         source.token = token_for("editor")
         ok = payload(await client.call_tool("atoms_status", {}))

@@ -308,7 +308,12 @@ class _ToolCall:
             if status.status != "authenticated" or token is None:
                 return status
             self._user = await self._pipeline.verifier.verify(token)
-        await self.take_slot()
+        try:
+            await self.take_slot()
+        except RateLimitedError:
+            raise
+        except AtomsError:  # the limiter is unreachable: the status (no database work) still answers
+            logger.warning("atoms_status: the rate limiter could not be reached; answered unmetered")
         return TokenStatus.of(self._user)
 
     def audit(self, error: AtomsError | None, *, cancelled: bool = False) -> None:
