@@ -25,6 +25,7 @@ def run_inspector(tmp_path: Path, url: str, *method_args: str) -> subprocess.Com
         pytest.fail(f"{INSPECTOR} is missing: run `npm ci` (make setup) first")
     server_env = {
         "PYTHONPATH": str(REPO_ROOT / "python" / "src"),
+        "ATOMS_DEV": "1",
         "ATOMS_GATEWAY_DATABASE_URL": gateway_url(url),
         "ATOMS_ACCESS_TOKEN": token_for("viewer"),
         "ATOMS_STATE_DIR": str(tmp_path / "state"),

@@ -254,6 +254,8 @@ def public_http(tmp_path: Path, auth_server: TestAuthorizationServer) -> Iterato
             jwks_url=auth_server.jwks_url,
             auth_issuer_url=auth_server.url,
             app_url="https://mcp.example.com",
+            dev=False,
+            session_key="s" * 32,
         ),
         host="0.0.0.0",
     )
