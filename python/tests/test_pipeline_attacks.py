@@ -4,6 +4,7 @@ default, server-owned sessions. One test (or group) per attack; each failed on t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import threading
@@ -137,10 +138,9 @@ def http_refusals() -> RefusalCounter:
     return RefusalCounter(per_minute=1_000_000, server_instance="http-test")
 
 
-@pytest.fixture(scope="module")
-def http_url(url: str, tmp_path_factory: pytest.TempPathFactory, http_refusals: RefusalCounter) -> Iterator[str]:
-    settings = make_settings(url, tmp_path_factory.mktemp("http-state"), max_argument_keys=2_000, rate_limit_rpm=20)
-    app = create_http_app(settings, audit_sink=ListSink(), refusals=http_refusals)
+@contextlib.contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """``app`` under uvicorn on a free loopback port, in a thread; yields its /mcp URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -158,6 +158,13 @@ def http_url(url: str, tmp_path_factory: pytest.TempPathFactory, http_refusals: 
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+@pytest.fixture(scope="module")
+def http_url(url: str, tmp_path_factory: pytest.TempPathFactory, http_refusals: RefusalCounter) -> Iterator[str]:
+    settings = make_settings(url, tmp_path_factory.mktemp("http-state"), max_argument_keys=2_000, rate_limit_rpm=20)
+    with serving(create_http_app(settings, audit_sink=ListSink(), refusals=http_refusals)) as endpoint:
+        yield endpoint
 
 
 def counted(refusals: RefusalCounter, reason: str) -> int:
@@ -319,7 +326,30 @@ async def test_every_http_401_is_counted_per_address(http_url: str, http_refusal
     ]
 
 
-def test_an_address_over_its_refusals_gets_429_at_once() -> None:
+async def test_an_address_over_its_refusals_gets_429_unless_its_token_verifies(url: str, tmp_path: Path) -> None:
+    refusals = RefusalCounter(per_minute=2, server_instance="t")
+    sink = ListSink()
+    with serving(create_http_app(make_settings(url, tmp_path), audit_sink=sink, refusals=refusals)) as endpoint:
+        ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+        async with httpx2.AsyncClient(timeout=20) as http:
+            first = [(await http.post(endpoint, json=ping, headers=ACCEPT)).status_code for _ in range(4)]
+            bad = {**ACCEPT, "Authorization": "Bearer forged"}
+            forged = (await http.post(endpoint, json=ping, headers=bad)).status_code
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": f"Bearer {token_for('viewer')}"}, timeout=20) as http,
+            Client(streamable_http_client(endpoint, http_client=http)) as client,
+        ):
+            assert error_code(await client.call_tool("atoms_list_projects", {})) is None
+    assert first == [401, 401, 429, 429] and forged == 429
+    # The server's shutdown drained the counts into the audit log.
+    refused = [r for r in sink.records if r["status"] == "refused"]
+    reasons: dict[str, int] = {}
+    for record in refused:
+        reasons[record["error_code"]] = reasons.get(record["error_code"], 0) + record["request_count"]
+    assert reasons == {"UNAUTHENTICATED": 2, "RATE_LIMITED": 3}
+
+
+def test_an_address_over_its_refusals_is_limited_until_the_minute_ends() -> None:
     now = [600.0]
     counter = RefusalCounter(per_minute=3, server_instance="t", clock=lambda: now[0])
     for _ in range(3):
@@ -410,26 +440,14 @@ async def test_a_client_sent_session_header_is_never_recorded(url: str, tmp_path
     sink = ListSink()
     settings = make_settings(url, tmp_path)
     app = create_http_app(settings, audit_sink=sink, refusals=RefusalCounter(per_minute=100, server_instance="t"))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
+    with serving(app) as endpoint:
         headers = {"Authorization": f"Bearer {token_for('viewer')}", "mcp-session-id": "attacker-chosen-session"}
         async with (
             httpx2.AsyncClient(headers=headers, timeout=20) as http,
-            Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http), mode="auto") as client,
+            Client(streamable_http_client(endpoint, http_client=http), mode="auto") as client,
         ):
             for _ in range(2):
                 assert error_code(await client.call_tool("atoms_list_projects", {})) is None
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
     sessions = [r["session_id"] for r in sink.records if r["tool_name"] == "atoms_list_projects"]
     assert len(sessions) == 2
     assert all(s.startswith("s_") and "attacker" not in s and "chosen" not in s for s in sessions)

@@ -1,7 +1,9 @@
 """The HTTP transport's first line: requests refused before identification, counted and limited per client address.
 
 `RequestGuard` wraps the whole HTTP app (outside authentication). For each request it
-- refuses at once (429) a client address that used up its refusals of this minute (ATOMS_REFUSALS_PER_MINUTE);
+- refuses at once (429) a request from a client address that used up its refusals of this minute
+  (ATOMS_REFUSALS_PER_MINUTE), unless it carries a bearer token that verifies (users behind the same address as an
+  attacker keep working; the per-user rate limit then applies);
 - refuses a body over ATOMS_MAX_BODY_BYTES (413), read in chunks and never buffered past the cap;
 - refuses a `tools/call` whose arguments hold more than ATOMS_MAX_ARGUMENT_KEYS keys or nest deeper than
   ATOMS_MAX_ARGUMENT_DEPTH (400 with a JSON-RPC -32602 error), before any token is verified or model built;
@@ -21,6 +23,8 @@ from typing import Any, cast
 import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from atoms_mcp.core.caller import Verifier
+from atoms_mcp.core.errors import UnauthenticatedError
 from atoms_mcp.core.refusals import RefusalCounter
 from atoms_mcp.core.validation import StructureError, check_structure
 from atoms_mcp.settings import Settings
@@ -84,9 +88,10 @@ def _address_of_scope(scope: Mapping[str, Any], trusted: Sequence[Network]) -> s
 class RequestGuard:
     """ASGI middleware: structural caps and the per-address refusal limit before identification (see the module)."""
 
-    def __init__(self, app: ASGIApp, *, settings: Settings, refusals: RefusalCounter) -> None:
+    def __init__(self, app: ASGIApp, *, settings: Settings, refusals: RefusalCounter, verifier: Verifier) -> None:
         self.app = app
         self._refusals = refusals
+        self._verifier = verifier
         self._trusted = _networks(settings)
         self._max_body = settings.max_body_bytes
         self._max_keys = settings.max_argument_keys
@@ -97,7 +102,7 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         address = _address_of_scope(scope, self._trusted)
-        if self._refusals.is_limited(address):
+        if self._refusals.is_limited(address) and not await self._verified(scope):
             self._refusals.count(address, "RATE_LIMITED")
             await _answer(send, 429, {"error": "too_many_requests", "error_description": "Too many refused requests."})
             return
@@ -125,6 +130,17 @@ class RequestGuard:
             )
             return
         await self.app(scope, _replay(body, receive), counting_send)
+
+    async def _verified(self, scope: Scope) -> bool:
+        """Whether the request carries a bearer token that verifies."""
+        for name, value in cast(list[tuple[bytes, bytes]], scope.get("headers") or []):
+            if name.lower() == b"authorization" and value[:7].lower() == b"bearer ":
+                try:
+                    await self._verifier.verify(value[7:].decode("latin-1").strip())
+                except UnauthenticatedError:
+                    return False
+                return True
+        return False
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
         """The whole body, or None as soon as it exceeds the cap (by Content-Length or by what arrives)."""

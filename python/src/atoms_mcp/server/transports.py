@@ -14,6 +14,7 @@ from atoms_mcp.core.audit import AuditSink
 from atoms_mcp.core.caller import StaticTokenSource, TokenSource
 from atoms_mcp.core.refusals import RefusalCounter
 from atoms_mcp.identity import resource_server
+from atoms_mcp.identity.verifier import JwtVerifier
 from atoms_mcp.server.app import create_server
 from atoms_mcp.server.request_guard import RequestGuard
 from atoms_mcp.settings import Settings
@@ -45,7 +46,7 @@ def create_http_app(
         max_request_body_size=settings.max_body_bytes,
     )
     app = resource_server.finish_http_app(app, settings)
-    app.add_middleware(RequestGuard, settings=settings, refusals=counter)
+    app.add_middleware(RequestGuard, settings=settings, refusals=counter, verifier=JwtVerifier(settings))
     return app
 
 
