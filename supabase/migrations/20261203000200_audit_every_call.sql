@@ -45,7 +45,7 @@ grant select on table public.mcp_audit_log to service_role;
 
 -- ---- writer ----
 create or replace function private.write_mcp_audit_batch(records jsonb) returns integer
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
   allowed_keys constant text[] := array[
@@ -268,7 +268,7 @@ create or replace function public.atoms_take_rate_limit_slot(
   "limit" integer default 60,
   window_seconds integer default 60
 ) returns integer
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
   decision record;

@@ -299,7 +299,8 @@ as $$
     ('atoms_link_items', $c$select public.atoms_link_items(project_id => 'a0000000-0000-4000-8000-000000000101', from_id => 'TC-007', to_id => 'REQ-007', type => 'verifies', action => 'remove')$c$),
     ('atoms_verify_history', $c$select public.atoms_verify_history(project_id => 'a0000000-0000-4000-8000-000000000101')$c$),
     ('atoms_get_audit_log', $c$select public.atoms_get_audit_log(project_id => 'a0000000-0000-4000-8000-000000000101', status => 'success')$c$),
-    ('atoms_check_rate_limit', $c$select to_jsonb(r) from public.atoms_check_rate_limit("limit" => 60, window_seconds => 60) as r$c$)
+    ('atoms_check_rate_limit', $c$select to_jsonb(r) from public.atoms_check_rate_limit("limit" => 60, window_seconds => 60) as r$c$),
+    ('atoms_take_rate_limit_slot', $c$select to_jsonb(public.atoms_take_rate_limit_slot("limit" => 60, window_seconds => 60))$c$)
 $$;
 
 create function pg_temp.failed_calls() returns setof text

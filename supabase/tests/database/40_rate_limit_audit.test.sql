@@ -28,7 +28,7 @@ select function_privs_are(
   'users (and the gateway acting as one) may not write audit records'
 );
 select table_privs_are('public', 'mcp_audit_log', 'authenticated', array['SELECT'], 'users may only select audit rows');
-select table_privs_are('public', 'mcp_audit_log', 'service_role', array[]::text[], 'service_role holds no privilege on the audit log');
+select table_privs_are('public', 'mcp_audit_log', 'service_role', array['SELECT'], 'service_role may only select audit rows (the only reader of rows with no organisation)');
 select triggers_are(
   'public', 'mcp_audit_log',
   array[
@@ -79,7 +79,7 @@ select set_config(
   'atoms_test.written',
   private.write_mcp_audit_batch(
     '[{"tool_name": "atoms_get_item", "status": "success", "duration_ms": 4, "request_id": "pgtap-1",
-       "project_id": "a0000000-0000-4000-8000-000000000101"}]'::jsonb
+       "project_id": "a0000000-0000-4000-8000-000000000101", "user_id": "a0000000-0000-4000-8000-0000000000a1"}]'::jsonb
   )::text,
   true
 );
@@ -91,7 +91,7 @@ select is(
     where request_id = 'pgtap-1'
   ),
   'a0000000-0000-4000-8000-000000000001',
-  'the writer derives the organisation from the project'
+  'the writer derives the organisation from the project of a member'
 );
 
 select throws_ok(
