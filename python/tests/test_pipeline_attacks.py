@@ -21,11 +21,13 @@ import uvicorn
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 from typer.testing import CliRunner
 
 from atoms_mcp.cli.app import app as cli_app
 from atoms_mcp.core.audit import DatabaseAuditSink
 from atoms_mcp.core.caller import StaticTokenSource
+from atoms_mcp.core.gateway import CallContext, Gateway, Metering
 from atoms_mcp.core.pipeline import CallOrigin, CallPipeline, is_canonical_uuid
 from atoms_mcp.core.refusals import RefusalCounter
 from atoms_mcp.core.registry import TOOLS, TOOLS_BY_NAME
@@ -452,3 +454,32 @@ async def test_a_client_sent_session_header_is_never_recorded(url: str, tmp_path
     assert len(sessions) == 2
     assert all(s.startswith("s_") and "attacker" not in s and "chosen" not in s for s in sessions)
     assert sessions[0] != sessions[1]  # no transport session: a fresh id per request, not one shared id
+
+
+# ---- metering: one round trip, and the rules it must keep ----
+
+
+@pytest.mark.parametrize("metering", list(Metering))
+async def test_a_refused_slot_runs_no_rpc_and_a_failing_rpc_keeps_its_slot(
+    metering: Metering, db: psycopg.Connection, tmp_path: Path
+) -> None:
+    info = db.info
+    url = make_conninfo(host=info.host, port=info.port, user=info.user, dbname=info.dbname, password=info.password)
+    gateway = Gateway(make_settings(url, tmp_path), metering=metering, connections=1)
+    editor = PRINCIPALS["editor"]
+    call = CallContext(claims=editor.claims, actor="mcp_other", session_id="s", client_name="metering")
+    create = {"project_id": ACME_PROJECT, "type": "note", "title": f"metered {metering.value}"}
+    await gateway.open()
+    try:
+        with pytest.raises(psycopg.Error) as missing:  # a failing RPC: the project does not exist
+            await gateway.call_rpc("atoms_create_item", {**create, "project_id": GLOBEX_PROJECT}, call, rate_limit=2)
+        assert missing.value.sqlstate == "PT404"
+        await gateway.call_rpc("atoms_create_item", create, call, rate_limit=2)
+        with pytest.raises(psycopg.Error) as limited:  # the failing call kept its slot: this third one is refused
+            await gateway.call_rpc("atoms_create_item", create, call, rate_limit=2)
+        assert limited.value.sqlstate == "PT429"
+        assert int(limited.value.diag.message_detail or 0) >= 1
+    finally:
+        await gateway.close()
+    created = db.execute("select count(*) from public.items where title = %s", (create["title"],)).fetchone()
+    assert created == (1,)  # the refused call's RPC never ran
