@@ -187,6 +187,8 @@ def write_markdown(
         "cli": "CLI: `atoms call` (a whole process) vs. a Python floor script calling the same RPC",
         "write": "Write cost",
         "audit": "Audit on vs. off",
+        "metering": "Rate-limit slot + RPC in one round trip: savepoint vs. pipelined (one user's concurrent calls)",
+        "attack": "A call during the 20,000-unknown-keys attack vs. the same call without it",
     }
     for key, title in scenario_titles.items():
         lines += _figure_group(heading(title), [f for f in figures if f.scenario == key])
