@@ -483,3 +483,15 @@ async def test_a_refused_slot_runs_no_rpc_and_a_failing_rpc_keeps_its_slot(
         await gateway.close()
     created = db.execute("select count(*) from public.items where title = %s", (create["title"],)).fetchone()
     assert created == (1,)  # the refused call's RPC never ran
+
+
+async def test_an_escaped_method_name_does_not_slip_past_the_caps(http_url: str, http_refusals: RefusalCounter) -> None:
+    http_refusals.drain(True)
+    arguments = json.dumps(unknown_keys(5_000))
+    body = (
+        '{"jsonrpc": "2.0", "id": 3, "method": "tools\\/call", "params": {"name": "x", "arguments": ' + arguments + "}}"
+    )
+    async with httpx2.AsyncClient(timeout=20) as http:
+        response = await http.post(http_url, content=body.encode(), headers=ACCEPT)
+    assert response.status_code == 400
+    assert counted(http_refusals, "TOO_MANY_KEYS") == 1

@@ -164,8 +164,7 @@ class RequestGuard:
 
     async def _structure_refusal(self, body: bytes) -> tuple[StructureError, Any] | None:
         """The first tools/call message of ``body`` whose arguments exceed a cap, with its JSON-RPC id."""
-        if b"tools/call" not in body:
-            return None
+        # Every body is parsed (no substring shortcut: JSON may escape the method name, e.g. a slash as \\/).
         if len(body) > OFF_LOOP_BYTES:
             return await anyio.to_thread.run_sync(self._check, body)
         return self._check(body)
