@@ -149,7 +149,7 @@ class CallPipeline:
         error: AtomsError = ValidationError(f"Unknown tool: {call.tool_name}")
         try:
             await call.identify()
-            await call.take_slot()
+            await call.meter_refusal()
         except AtomsError as refused:
             error = refused
         except BaseException:
@@ -228,6 +228,23 @@ class _ToolCall:
         except psycopg.Error as db_error:
             raise self._database_error(db_error) from db_error
 
+    async def meter_refusal(self) -> None:
+        """The slot of a call refused without database work (invalid arguments, an unknown tool): RATE_LIMITED
+        when the limit is reached; when the limiter cannot be reached the refusal stands, unmetered (logged).
+
+        Raises:
+            RateLimitedError: the limit is reached.
+            UnauthenticatedError: the caller is not identified.
+        """
+        try:
+            await self.take_slot()
+        except (RateLimitedError, UnauthenticatedError):
+            raise
+        except AtomsError:
+            logger.warning(
+                "%s: the rate limiter could not be reached; the refusal is answered unmetered", self.tool_name
+            )
+
     def _database_error(self, db_error: psycopg.Error) -> AtomsError:
         """The atoms error of a database error; a refused slot says the configured limit per minute."""
         error = from_database_error(db_error)
@@ -267,7 +284,7 @@ class _ToolCall:
                 await self._validate(spec.input_model, values)
             except ValidationError:
                 with contextlib.suppress(UnauthenticatedError):
-                    await self.take_slot()
+                    await self.meter_refusal()
                 raise
             return (await self._status()).to_dict()
         user = await self.identify()
@@ -277,7 +294,7 @@ class _ToolCall:
             )
             validated = await self._validate(spec.input_model, values)
         except ValidationError:
-            await self.take_slot()  # an invalid call consumes its slot too (RATE_LIMITED comes first)
+            await self.meter_refusal()  # an invalid call consumes its slot too (RATE_LIMITED comes first)
             raise
         gateway = self._pipeline.gateway
         try:
