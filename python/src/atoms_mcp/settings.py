@@ -107,9 +107,10 @@ class Settings(BaseModel):
     client_name: str | None = Field(
         default=None, description="Overrides the MCP client name (and so the history actor mcp_<client>)."
     )
-    app_url: str = Field(
-        default="http://127.0.0.1:8765",
-        description="Public base URL of the HTTP server (its OAuth protected-resource metadata names it).",
+    app_url: str | None = Field(
+        default=None,
+        description="Public base URL of the HTTP server (its OAuth protected-resource metadata names it); unset: "
+        "http://HOST:PORT of `atoms serve --transport http` (http://127.0.0.1:8765 by default).",
     )
     auth_issuer_url: str = Field(
         default="http://127.0.0.1:54321/auth/v1",

@@ -233,7 +233,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         input_model=models.UpdateItemInput,
         rpc="atoms_update_item",
         read_only=False,
-        idempotent=True,
+        # Not idempotent: a status appends a test result each time (a retried call records it twice).
+        idempotent=False,
     ),
     ToolSpec(
         name="atoms_delete_item",
@@ -256,7 +257,8 @@ TOOLS: tuple[ToolSpec, ...] = (
             "Add or remove a link between two items of a project (editors and admins). Words read from from_id to "
             "to_id: `child` (to_id becomes a child of from_id), `parent`, `related`, `verifies` (test case -> "
             "requirement), `verified_by` (requirement -> test case). Adding an existing link or removing a missing "
-            "one succeeds without change. Returns {from_id, to_id, type, action, message}."
+            "one succeeds without change. Destructive: action `remove` deletes a link (its history keeps it). "
+            "Returns {from_id, to_id, type, action, message}."
         ),
         input_model=models.LinkItemsInput,
         rpc="atoms_link_items",

@@ -14,10 +14,13 @@ from atoms_mcp.settings import Settings
 __all__ = ["create_http_app", "run_stdio"]
 
 
-def create_http_app(settings: Settings, *, audit_sink: AuditSink | None = None, host: str = "127.0.0.1") -> Starlette:
-    """The streamable HTTP app: every request must carry `Authorization: Bearer <user JWT>` (else 401)."""
+def create_http_app(
+    settings: Settings, *, audit_sink: AuditSink | None = None, host: str = "127.0.0.1", port: int = 8765
+) -> Starlette:
+    """The streamable HTTP app served at HOST:PORT: every request must carry `Authorization: Bearer <user JWT>`
+    (else 401). Without ATOMS_APP_URL its public URL (RFC 9728 metadata, Host allow-list) is http://HOST:PORT."""
     # OAuth 2.1 resource server: RFC 9728 metadata, audience-bound tokens, scope in the challenge, Host checks.
-    settings = resource_server.http_settings(settings)
+    settings = resource_server.http_settings(resource_server.bound_settings(settings, host, port))
     server = create_server(settings, token_source=StaticTokenSource(None, origin="HTTP"), audit_sink=audit_sink)
     auth, verifier = resource_server.http_auth(settings)
     app = server.streamable_http_app(
