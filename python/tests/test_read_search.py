@@ -99,7 +99,12 @@ def test_search_stops_at_the_limit_but_counts_every_match(db: psycopg.Connection
     for n in range(1, 31):
         p.item(f"REQ-{n:03d}", f"sensor {n}")
     result = rpc(db, VIEWER, "atoms_search", project_id=p.id, query="sensor")
-    assert len(result["data"]) == 25 and result["meta"] == {"total_count": 30, "limit": 25, "offset": 0, "has_more": True}
+    assert len(result["data"]) == 25 and result["meta"] == {
+        "total_count": 30,
+        "limit": 25,
+        "offset": 0,
+        "has_more": True,
+    }
     assert search(p, "sensor", limit=100)[:3] == ["REQ-001", "REQ-002", "REQ-003"], "equal rank: oldest first"
 
 

@@ -28,9 +28,7 @@ def _free_port() -> int:
 @pytest.mark.parametrize("configured", [False, True])
 def test_serve_advertises_the_port_it_serves_unless_app_url_is_set(tmp_path: Path, configured: bool) -> None:
     port = _free_port()
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith("ATOMS_") and key != "PYTHONPATH"
-    }
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ATOMS_") and key != "PYTHONPATH"}
     env |= {
         "PYTHONPATH": str(REPO_ROOT / "python" / "src"),
         "ATOMS_STATE_DIR": str(tmp_path / "state"),

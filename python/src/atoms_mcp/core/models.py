@@ -193,7 +193,10 @@ class BrowseOutput(ListItemsOutput):
 
 
 class GetItemInput(ItemInput):
-    pass
+    body_offset: Offset = Field(default=0, description="First character of the body to return (0-based).")
+    body_limit: Integer = Field(
+        default=20_000, ge=1, le=100_000, description="Characters of the body to return from body_offset, 1-100000."
+    )
 
 
 class ItemTags(ToolOutput):

@@ -3,7 +3,8 @@
 The steps, in order: validate the arguments with the tool's input model (invalid -> VALIDATION_ERROR) ->
 identify the caller (a user the adapter already verified, else the token source's token, verified once) ->
 count the call against the user's rate limit in its own transaction (refused -> RATE_LIMITED) -> one
-transaction as the user calling `public.<rpc>` -> the envelope `{status, data, meta?}` or
+transaction as the user calling `public.<rpc>` -> the envelope `{status, data, meta?}`, fitted to the result
+budget (result_budget.py), or
 `{status: "error", error}` -> one audit record queued (fire-and-forget). The adapter looks the tool up first and
 answers an unknown name in its own way; `refuse_unknown` still audits that call. The caller is identified at most
 once per call, and that identity (or its refusal) is reused for the audit record.
@@ -35,6 +36,7 @@ from atoms_mcp.core.errors import (
 )
 from atoms_mcp.core.gateway import CallContext, Gateway
 from atoms_mcp.core.registry import TOOLS, ToolSpec
+from atoms_mcp.core.result_budget import RESULT_ARGUMENTS, fit_result
 from atoms_mcp.core.validation import validate_arguments
 from atoms_mcp.settings import Settings
 
@@ -209,16 +211,20 @@ class _ToolCall:
                     retry_after_seconds=max(1, decision.retry_after_seconds),
                 )
             given = validated.model_dump(mode="json", exclude_unset=True, exclude_none=True)
-            data = await gateway.call_rpc(spec.rpc, given, context)
+            rpc_arguments = {name: value for name, value in given.items() if name not in RESULT_ARGUMENTS}
+            data = await gateway.call_rpc(spec.rpc, rpc_arguments, context)
         except psycopg.Error as db_error:
             raise from_database_error(db_error) from db_error
+        payload: dict[str, Any]
         if spec.returns_meta and isinstance(data, dict) and "data" in data:
             page = cast(dict[str, Any], data)
-            payload: dict[str, Any] = {"status": "success", "data": page["data"]}
+            payload = {"status": "success", "data": page["data"]}
             if page.get("meta") is not None:
                 payload["meta"] = page["meta"]
-            return payload
-        return {"status": "success", "data": data}
+        else:
+            payload = {"status": "success", "data": data}
+        # Windowed body, shrunk page, trimmed fields: the result stays within the budget (result_budget.py).
+        return fit_result(payload, validated.model_dump(include=set(RESULT_ARGUMENTS)))
 
     async def _status(self) -> TokenStatus:
         if self._user is not None:
