@@ -3,7 +3,8 @@
 `tools/list` maps the registry's rows to SDK `Tool`s with input and output schemas (one page: any cursor is
 -32602); `tools/call` maps a request to the pipeline (an unknown tool is JSON-RPC -32602, still audited) and
 the pipeline's envelope to a `CallToolResult` (structuredContent and the same JSON as text, `isError` on
-failure). The caller is the user the HTTP transport verified, else the token source's (stdio, in-memory). The history actor comes from the client's self-reported name, always `mcp_<client>`.
+failure). The caller is the user the HTTP transport verified, else the token source's (stdio, in-memory).
+The history actor comes from the client's self-reported name, always `mcp_<client>`.
 """
 
 from __future__ import annotations
