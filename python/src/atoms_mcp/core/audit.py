@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import os
 import re
 import uuid
@@ -73,10 +74,16 @@ def sanitize_params(value: Any, depth: int = 0) -> Any:
     return str(value)[:MAX_STRING]
 
 
+_NOT_JSONB_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
 def without_nul(value: Any) -> Any:
-    """``value`` with every NUL character replaced by U+FFFD: jsonb refuses \u0000 and would reject the whole batch."""
+    """``value`` fit for jsonb: NUL and unpaired surrogates replaced by U+FFFD, NaN and infinities by their names
+    as text (jsonb refuses all of them, and one such record would make the whole batch fail)."""
     if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
+        return _NOT_JSONB_TEXT.sub("\ufffd", value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     if isinstance(value, Mapping):
         return {without_nul(k): without_nul(v) for k, v in cast(Mapping[Any, Any], value).items()}
     if isinstance(value, list | tuple):
