@@ -20,7 +20,6 @@ import psycopg
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from mcp import Client, MCPError
 from mcp.types import CallToolResult, TextContent
@@ -32,15 +31,16 @@ from atoms_mcp.server.app import create_server
 from mcp_support import make_settings, token_for
 from schema_strategies import tool_arguments
 
-# How many argument sets per tool: the short run of `make test`, and `make fuzz`.
-settings.register_profile(
-    "default",
-    max_examples=30,
+# How many argument sets per tool: the short run of `make test`, or `make fuzz` (profile "fuzz", conftest.py).
+SHORT_RUN_EXAMPLES = 30
+FUZZ_SETTINGS = settings(
+    max_examples=(
+        settings.default.max_examples if settings.get_current_profile_name() == "fuzz" else SHORT_RUN_EXAMPLES
+    ),
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
-settings.register_profile("fuzz", parent=settings.get_profile("default"), max_examples=2_000)
 
 DOCUMENTED = set(ERROR_CODES) - {"INTERNAL"}
 PRINCIPALS = ["viewer", "editor", "admin", "non_member"]
@@ -105,6 +105,7 @@ def test_fuzz_tool(spec: ToolSpec, module_db: psycopg.Connection, url: str, tmp_
 
     with served(url, tmp_path / "state") as (portal, client):
 
+        @FUZZ_SETTINGS
         @given(arguments=tool_arguments(spec.input_schema))
         def fuzz(arguments: dict[str, Any]) -> None:
             nonlocal calls
@@ -122,12 +123,12 @@ def test_fuzz_tool(spec: ToolSpec, module_db: psycopg.Connection, url: str, tmp_
         fuzz()
 
     assert not failures, failures[0]
+    assert calls >= (FUZZ_SETTINGS.max_examples or 0), f"only {calls} argument sets"
     after = audit_rows(module_db, spec.name)
     assert after - before == calls, f"{calls} calls, {after - before} audit rows"
 
 
-def test_the_short_run_stays_short() -> None:
-    """`make test` runs the default profile; its size bounds the time the fuzzer adds to every test run."""
-    assert settings.get_profile("default").max_examples * len(TOOLS) <= 1_000
+def test_the_short_run_stays_short_and_make_fuzz_runs_2000_per_tool() -> None:
+    """`make test` runs SHORT_RUN_EXAMPLES per tool (its size bounds the time the fuzzer adds to every run)."""
+    assert SHORT_RUN_EXAMPLES * len(TOOLS) <= 1_000
     assert settings.get_profile("fuzz").max_examples >= 2_000
-    assert st.integers() is not None
