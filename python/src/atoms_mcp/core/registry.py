@@ -55,7 +55,10 @@ class ToolSpec:
         return first + "."
 
 
-_PAGE = "Paginated: meta has total_count, limit, offset, has_more; ask again with offset += limit while has_more."
+_PAGE = (
+    "Paginated: meta has total_count, limit, offset, has_more; ask again with offset += limit while has_more "
+    "(a page too large for one result comes back shorter, with limit = the rows returned)."
+)
 
 TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
@@ -110,7 +113,9 @@ TOOLS: tuple[ToolSpec, ...] = (
         description=(
             "Read one item in full by its key (REQ-001, TC-012, NOTE-003): title, summary, body, domains, level, "
             "who created and changed it, its parents, children, related items, what it verifies or is verified "
-            "by, and for a test case its latest result and result history."
+            "by, and for a test case its latest result and result history. The body comes in pieces of body_limit "
+            "characters from body_offset (default 20000 from 0); body_length is its full length, and while "
+            "meta.truncated holds a marker for `body`, ask again with body_offset = its next_offset."
         ),
         input_model=models.GetItemInput,
         output_model=models.GetItemOutput,
