@@ -156,17 +156,19 @@ HOSTILE_VALUES: st.SearchStrategy[Any] = st.one_of(
 @st.composite
 def hostile_arguments(draw: st.DrawFn, schema: dict[str, Any]) -> dict[str, Any]:
     """Valid arguments with one to three hostile mutations: a field's value replaced, a field dropped, an
-    unknown field added, or a text field spiked with a Unicode edge case."""
+    unknown field added (or thousands), or a text field spiked with a Unicode edge case."""
     arguments: dict[str, Any] = dict(draw(from_schema(schema)))
     properties: dict[str, Any] = schema.get("properties", {})
     names = sorted(properties) or ["anything"]
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
-        how = draw(st.sampled_from(["replace", "drop", "unknown", "spike", "replace"]))
+        how = draw(st.sampled_from(["replace", "drop", "unknown", "spike", "replace", "flood"]))
         name = draw(st.sampled_from(names))
         if how == "replace":
             arguments[name] = draw(HOSTILE_VALUES)
         elif how == "drop":
             arguments.pop(name, None)
+        elif how == "flood":  # thousands of unknown fields: a refusal naming each must still fit the budget
+            arguments |= {f"unknown_{n}": "x" * 40 for n in range(draw(st.sampled_from([50, 3000])))}
         elif how == "unknown":
             arguments[draw(st.sampled_from(["colour", "__proto__", "project_id ", "LIMIT", "$where"]))] = draw(
                 HOSTILE_VALUES

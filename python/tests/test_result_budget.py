@@ -179,3 +179,23 @@ async def test_history_of_huge_bodies_stays_within_the_budget(server: Any) -> No
         assert history["meta"]["total_count"] >= 6
         assert history["meta"]["truncated"]
         assert all(set(marker) == MARKER_KEYS for marker in history["meta"]["truncated"])
+
+
+def test_a_refusal_naming_thousands_of_fields_is_trimmed_too() -> None:
+    problems = [{"field": f"k{n}", "problem": "unknown parameter; allowed: project_id, limit"} for n in range(3000)]
+    message = "Invalid arguments: " + "; ".join(f"{p['field']} {p['problem']}" for p in problems)
+    refused = {"status": "error", "error": {"code": "VALIDATION_ERROR", "message": message, "details": problems}}
+    fitted = fit_result(refused, {})
+    assert serialized_size(fitted) <= RESULT_BUDGET_BYTES
+    assert fitted["error"]["code"] == "VALIDATION_ERROR"
+    assert {m["field"] for m in fitted["meta"]["truncated"]} <= {"error.message", "error.details"}
+    assert fitted["error"]["message"].startswith("Invalid arguments: k0 unknown parameter")
+
+
+@pytest.mark.anyio
+async def test_thousands_of_unknown_arguments_get_a_refusal_within_the_budget(server: Any) -> None:
+    arguments = {f"unknown_{n}": "x" * 100 for n in range(3000)} | {"project_id": "p" * 10_000}
+    async with Client(server) as client:
+        result = await client.call_tool("atoms_list_items", arguments)
+        assert error_code(result) == "VALIDATION_ERROR"
+        _within_budget(result)

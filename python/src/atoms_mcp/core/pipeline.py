@@ -182,7 +182,7 @@ class _ToolCall:
             logger.exception("tool %s failed", spec.name)
             error = AtomsError()
         if error is not None:
-            payload = {"status": "error", "error": error.to_error()}
+            payload = fit_result({"status": "error", "error": error.to_error()}, {})
         if spec.kind == "rpc":
             # Refused before identification (invalid arguments): still attribute the record if the token is good.
             with contextlib.suppress(AtomsError):

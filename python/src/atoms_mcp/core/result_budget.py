@@ -1,4 +1,4 @@
-"""The result budget: no successful call returns more than `RESULT_BUDGET_BYTES` of serialised result.
+"""The result budget: no call returns more than `RESULT_BUDGET_BYTES` of serialised result.
 
 MCP hosts refuse or cut long tool results, so the server bounds them itself, in this order:
 1. `atoms_get_item` returns the window `body_offset`/`body_limit` (characters) of the body;
@@ -8,7 +8,8 @@ MCP hosts refuse or cut long tool results, so the server bounds them itself, in 
 Every trimmed field is reported by one marker shape in `meta.truncated`:
 `{"truncated": true, "field": F, "full_length": N, "next_offset": M}` where F is the field's path in `data`
 (dots and list indices, e.g. `body`, `3.new_values.body`), N its full length (characters of a text, rows of a
-list) and M where the returned part ends (for the body: the next `body_offset`).
+list) and M where the returned part ends (for the body: the next `body_offset`). A failed call's envelope is
+trimmed the same way (a refusal naming thousands of bad fields), its paths starting with `error.`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def serialized_size(payload: Any) -> int:
 
 
 def fit_result(payload: dict[str, Any], arguments: dict[str, Any], budget: int = RESULT_BUDGET_BYTES) -> dict[str, Any]:
-    """The successful envelope ``payload`` windowed (body) and trimmed to ``budget`` bytes, markers in meta."""
+    """The envelope ``payload`` windowed (body) and trimmed to ``budget`` bytes, markers in meta."""
     trimmer = _Trimmer(payload)
     if "body_offset" in arguments or "body_limit" in arguments:
         trimmer.window_body(int(arguments.get("body_offset", 0)), int(arguments.get("body_limit", 20_000)))
@@ -99,7 +100,10 @@ class _Trimmer:
 
     def trim_largest(self, excess: int) -> bool:
         """Cut the largest text or nested list in data by at least ``excess`` bytes; False if nothing is left."""
-        candidates = list(_trimmable(self.payload.get("data"), ""))
+        if "data" in self.payload:
+            candidates = list(_trimmable(self.payload["data"], ""))
+        else:
+            candidates = list(_trimmable(self.payload.get("error"), "error"))
         if not candidates:
             return False
         path, container, key, value = max(candidates, key=lambda c: serialized_size(c[3]))
