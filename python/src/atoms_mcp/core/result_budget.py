@@ -35,8 +35,11 @@ def serialized_size(payload: Any) -> int:
 
 def fit_result(payload: dict[str, Any], arguments: dict[str, Any], budget: int = RESULT_BUDGET_BYTES) -> dict[str, Any]:
     """The envelope ``payload`` windowed (body) and trimmed to ``budget`` bytes, markers in meta."""
+    windowed = "body_offset" in arguments or "body_limit" in arguments
+    if not windowed and serialized_size(payload) <= budget:
+        return payload  # the common case: nothing to copy or change
     trimmer = _Trimmer(payload)
-    if "body_offset" in arguments or "body_limit" in arguments:
+    if windowed:
         trimmer.window_body(int(arguments.get("body_offset", 0)), int(arguments.get("body_limit", 20_000)))
     if trimmer.size() > budget:
         trimmer.shrink_page(budget)
