@@ -42,6 +42,9 @@ FUZZ_SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
 
+# Flooded arguments make hypothesis warn about the size of an example's repr; the finding matters, not the repr.
+pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
+
 DOCUMENTED = set(ERROR_CODES) - {"INTERNAL"}
 PRINCIPALS = ["viewer", "editor", "admin", "non_member"]
 

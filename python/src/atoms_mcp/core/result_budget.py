@@ -9,7 +9,8 @@ Every trimmed field is reported by one marker shape in `meta.truncated`:
 `{"truncated": true, "field": F, "full_length": N, "next_offset": M}` where F is the field's path in `data`
 (dots and list indices, e.g. `body`, `3.new_values.body`), N its full length (characters of a text, rows of a
 list) and M where the returned part ends (for the body: the next `body_offset`). A failed call's envelope is
-trimmed the same way (a refusal naming thousands of bad fields), its paths starting with `error.`.
+trimmed the same way (a refusal naming thousands of bad fields), its markers in `error.truncated` (paths
+relative to `error`).
 """
 
 from __future__ import annotations
@@ -62,8 +63,8 @@ class _Trimmer:
     def result(self) -> dict[str, Any]:
         if not self.markers:
             return self.payload
-        meta = cast(dict[str, Any], self.payload.setdefault("meta", {}))
-        meta["truncated"] = list(self.markers.values())
+        home = self.payload.setdefault("meta", {}) if "data" in self.payload else self.payload.get("error")
+        cast(dict[str, Any], home)["truncated"] = list(self.markers.values())
         return self.payload
 
     def window_body(self, offset: int, limit: int) -> None:
@@ -106,7 +107,7 @@ class _Trimmer:
         if "data" in self.payload:
             candidates = list(_trimmable(self.payload["data"], ""))
         else:
-            candidates = list(_trimmable(self.payload.get("error"), "error"))
+            candidates = list(_trimmable(self.payload.get("error"), ""))
         if not candidates:
             return False
         path, container, key, value = max(candidates, key=lambda c: serialized_size(c[3]))

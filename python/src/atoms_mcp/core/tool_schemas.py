@@ -3,7 +3,8 @@
 Both are self-contained: every `$ref` into `$defs` is inlined, because some MCP clients do not resolve
 references. The output schema describes the whole `structuredContent` of a call, success or failure:
 `{status: "success", data, meta?}` or `{status: "error", error}`; `data` is the tool's output model, `meta`
-the pagination envelope (list tools) and the markers of trimmed fields (result_budget.py). Objects allow extra
+the pagination envelope (list tools) and the markers of trimmed fields (result_budget.py; a trimmed refusal
+carries its markers in `error.truncated`). Objects allow extra
 properties, so a later version may add sibling fields (such as a fence next to a text field) compatibly.
 """
 
@@ -52,6 +53,7 @@ _ERROR_SCHEMA: dict[str, Any] = {
         "message": {"type": "string"},
         "details": {"type": "array", "items": {"type": "object"}},
         "retryAfterSeconds": {"type": "integer", "minimum": 1},
+        "truncated": {"type": "array", "items": TRUNCATION_MARKER_SCHEMA},
     },
     "required": ["code", "message"],
 }
