@@ -21,6 +21,10 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     # NaN and infinities: JSON text jsonb cannot hold.
     ("atoms_list_items", {"project_id": ACME_PROJECT, "limit": float("nan")}),
     ("atoms_search", {"project_id": ACME_PROJECT, "query": "brake", "limit": float("inf")}),
+    # Thousands of unknown fields: the refusal overran the budget, then its trimmed form broke the output schema
+    # of a paginated tool (markers in a meta without the page fields).
+    ("atoms_list_projects", {f"unknown_{n}": "x" * 40 for n in range(3000)}),
+    ("atoms_list_items", {"project_id": ACME_PROJECT} | {f"unknown_{n}": "x" * 40 for n in range(3000)}),
     # NUL inside a nested unknown argument.
     ("atoms_create_item", {"project_id": ACME_PROJECT, "type": "note", "title": "x", "colour": {"a\x00": ["\x00"]}}),
 ]
