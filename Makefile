@@ -20,7 +20,7 @@ export ATOMS_DATABASE_URL ATOMS_BENCH_DATABASE_URL
 BENCH_ITEMS ?= 1000000
 
 .PHONY: setup system-packages database-server run test test-pytest test-pgtap test-policies lint db-reset \
-	policies-doc bench-data bench bench-smoke
+	policies-doc bench-data bench bench-smoke fuzz
 
 ## setup: Debian packages of packages/debian.txt, the venv, the pinned npm tools, and a PostgreSQL that answers
 setup: system-packages $(VENV)/.installed node_modules/.installed database-server
@@ -58,6 +58,12 @@ test: setup lint test-pgtap test-pytest
 
 test-pytest: setup
 	$(BIN)/pytest
+
+## fuzz: every tool with at least 2,000 generated and hostile argument sets through the real server (a short run
+## of the same fuzzer is part of test-pytest)
+fuzz: setup
+	$(BIN)/pytest python/tests/test_fuzz_tools.py python/tests/test_fuzz_regressions.py -p no:randomly \
+		--hypothesis-profile=fuzz --hypothesis-show-statistics
 
 test-policies: setup
 	$(BIN)/pytest -m policies

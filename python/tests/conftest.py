@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pytest_postgresql import factories
 from pytest_postgresql.executors.noop import NoopExecutor
@@ -18,6 +19,9 @@ from pytest_postgresql.janitor import DatabaseJanitor
 from atoms_mcp.database import migrations
 from atoms_mcp.settings import Settings
 from oauth_server import TestAuthorizationServer
+
+# `make fuzz` (--hypothesis-profile=fuzz): at least 2,000 argument sets per tool (test_fuzz_tools.py).
+settings.register_profile("fuzz", max_examples=2_000, deadline=None, database=None)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]  # the tests run from a checkout of the repository
 SUPABASE_DIR = REPO_ROOT / "supabase"

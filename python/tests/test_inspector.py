@@ -1,5 +1,6 @@
 """The MCP Inspector CLI (pinned in package.json) lists the tools of the stdio server, with --strict schema
-checks, and calls one against the database."""
+checks, and calls every tool against the database; the Inspector checks each result against the tool's
+published output schema (a mismatch fails the call)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,21 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
+from atoms_mcp.core.registry import TOOLS
 from conftest import REPO_ROOT
-from mcp_support import ACME_PROJECT, gateway_url, token_for
+from mcp_support import gateway_url, token_for
+from test_server_tools import CASES
 
 INSPECTOR = REPO_ROOT / "node_modules" / ".bin" / "mcp-inspector"
 
 
-def run_inspector(tmp_path: Path, url: str, *method_args: str) -> subprocess.CompletedProcess[str]:
+def run_inspector(tmp_path: Path, url: str, *method_args: str, who: str = "viewer") -> subprocess.CompletedProcess[str]:
     """`mcp-inspector --cli <server> -- -e ... --method ...` with a private HOME (it writes ~/.mcp-inspector)."""
     if not INSPECTOR.exists():
         pytest.fail(f"{INSPECTOR} is missing: run `npm ci` (make setup) first")
@@ -27,7 +31,7 @@ def run_inspector(tmp_path: Path, url: str, *method_args: str) -> subprocess.Com
         "PYTHONPATH": str(REPO_ROOT / "python" / "src"),
         "ATOMS_DEV": "1",
         "ATOMS_GATEWAY_DATABASE_URL": gateway_url(url),
-        "ATOMS_ACCESS_TOKEN": token_for("viewer"),
+        "ATOMS_ACCESS_TOKEN": token_for(who),
         "ATOMS_STATE_DIR": str(tmp_path / "state"),
     }
     command = [str(INSPECTOR), "--cli", sys.executable, "-m", "atoms_mcp", "serve", "--"]
@@ -49,23 +53,40 @@ def url(db: psycopg.Connection) -> str:
     return make_conninfo(host=info.host, port=info.port, user=info.user, dbname=info.dbname, password=info.password)
 
 
-def test_inspector_lists_the_tools_strictly_and_calls_one(tmp_path: Path, url: str) -> None:
+def test_inspector_lists_the_tools_strictly(tmp_path: Path, url: str) -> None:
     listed = run_inspector(tmp_path, url, "--method", "tools/list", "--strict")
     assert listed.returncode == 0, listed.stderr
-    names = [tool["name"] for tool in json.loads(listed.stdout)["result"]["tools"]]
-    assert len(names) == 20 and names[0] == "atoms_status"
+    tools = json.loads(listed.stdout)["result"]["tools"]
+    assert [tool["name"] for tool in tools] == [spec.name for spec in TOOLS]
+    assert all("outputSchema" in tool for tool in tools)
 
-    called = run_inspector(
-        tmp_path,
-        url,
-        "--method",
-        "tools/call",
-        "--tool-name",
-        "atoms_get_item",
-        "--tool-args-json",
-        json.dumps({"project_id": ACME_PROJECT, "item_id": "REQ-001"}),
-    )
-    assert called.returncode == 0, called.stderr
-    result = json.loads(called.stdout)["result"]
-    assert result["isError"] is False
-    assert result["structuredContent"]["data"]["id"] == "REQ-001"
+
+def _arguments(name: str) -> dict[str, Any]:
+    make_args, _ = CASES[name]
+    arguments = make_args(0, "admin")
+    if name == "atoms_restore_item":  # what atoms_delete_item (called first, as the admin) deleted
+        arguments = CASES["atoms_delete_item"][0](0, "admin")
+    return arguments
+
+
+def test_inspector_calls_every_tool_and_validates_its_output(tmp_path: Path, url: str) -> None:
+    failures: list[str] = []
+    for spec in TOOLS:
+        called = run_inspector(
+            tmp_path,
+            url,
+            "--method",
+            "tools/call",
+            "--tool-name",
+            spec.name,
+            "--tool-args-json",
+            json.dumps(_arguments(spec.name)),
+            who="admin",
+        )
+        if called.returncode != 0:
+            failures.append(f"{spec.name}: exit {called.returncode}: {called.stderr[-500:]}")
+            continue
+        result = json.loads(called.stdout)["result"]
+        if result.get("isError") or "structuredContent" not in result:
+            failures.append(f"{spec.name}: {json.dumps(result)[:500]}")
+    assert not failures, "\n".join(failures)

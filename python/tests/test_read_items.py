@@ -281,7 +281,7 @@ def test_get_history_is_newest_first_with_the_documented_shape_and_a_limit(proje
     _update(project, "REQ-001", summary="new summary")
     _update(project, "REQ-002", body="other item")
     project.link("hierarchy", "REQ-001", "REQ-002")
-    events = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-001")
+    events = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-001")["data"]
     assert [e["event_type"] for e in events] == ["linked", "updated", "updated", "created"]
     assert set(events[0]) == {
         "event_type",
@@ -300,7 +300,13 @@ def test_get_history_is_newest_first_with_the_documented_shape_and_a_limit(proje
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", events[0]["changed_at"])
     assert events[0]["changed_at"] >= events[1]["changed_at"] >= events[2]["changed_at"]
     limited = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-001", limit=2)
-    assert [e["event_type"] for e in limited] == ["linked", "updated"]
+    assert [e["event_type"] for e in limited["data"]] == ["linked", "updated"]
+    assert limited["meta"] == {"total_count": 4, "limit": 2, "offset": 0, "has_more": True}
+    rest = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-001", limit=2, offset=2)
+    assert [e["event_type"] for e in rest["data"]] == ["updated", "created"]
+    assert rest["meta"] == {"total_count": 4, "limit": 2, "offset": 2, "has_more": False}
+    past = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-001", offset=9)
+    assert past == {"data": [], "meta": {"total_count": 4, "limit": 20, "offset": 9, "has_more": False}}
 
 
 def test_get_history_orders_equal_timestamps_by_chain_position(project: Project) -> None:
@@ -308,12 +314,12 @@ def test_get_history_orders_equal_timestamps_by_chain_position(project: Project)
     same = datetime(2100, 1, 1, tzinfo=UTC)
     project.history("REQ-001", "updated", at=same, fields=("title",))
     project.history("REQ-001", "deleted", at=same)
-    events = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-001", limit=2)
+    events = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-001", limit=2)["data"]
     assert [e["event_type"] for e in events] == ["deleted", "updated"]
 
 
 def test_get_history_works_for_soft_deleted_items(project: Project) -> None:
-    events = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-003")
+    events = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-003")["data"]
     assert [e["event_type"] for e in events] == ["deleted", "created"]
     assert events[0]["fields_changed"] == ["deleted_at"]
 
@@ -322,7 +328,9 @@ def test_get_history_of_an_unknown_item_is_not_found(project: Project) -> None:
     assert rpc_error(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-404") == "PT404"
 
 
-@pytest.mark.parametrize("args", [{"limit": 0}, {"limit": 101}, {"item_id": "nope"}, {"project_id": "x"}])
+@pytest.mark.parametrize(
+    "args", [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"item_id": "nope"}, {"project_id": "x"}]
+)
 def test_get_history_rejects_bad_arguments(project: Project, args: dict[str, object]) -> None:
     call = {"project_id": project.id, "item_id": "REQ-001", **args}
     assert rpc_error(project.db, VIEWER, "atoms_get_history", **call) == "22023"

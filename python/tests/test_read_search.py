@@ -36,7 +36,10 @@ def test_search_ranks_title_over_summary_over_body(project: Project) -> None:
 
 def test_search_returns_item_summaries_and_total_count_meta(project: Project) -> None:
     result = rpc(project.db, VIEWER, "atoms_search", project_id=project.id, query="widget", limit=2)
-    assert result["meta"] == {"total_count": 4, "limit": 2}
+    assert result["meta"] == {"total_count": 4, "limit": 2, "offset": 0, "has_more": True}
+    rest = rpc(project.db, VIEWER, "atoms_search", project_id=project.id, query="widget", limit=2, offset=3)
+    assert len(rest["data"]) == 1
+    assert rest["meta"] == {"total_count": 4, "limit": 2, "offset": 3, "has_more": False}
     assert len(result["data"]) == 2
     assert set(result["data"][0]) == {"id", "type", "title", "summary", "domains", "level"}
 
@@ -88,7 +91,7 @@ def test_type_filter(project: Project) -> None:
     assert search(project, "widget", type="test-case") == ["TC-001"]
     assert search(project, "braking", type="note") == ["NOTE-001"]
     result = rpc(project.db, VIEWER, "atoms_search", project_id=project.id, query="widget", type="table")
-    assert result == {"data": [], "meta": {"total_count": 0, "limit": 25}}
+    assert result == {"data": [], "meta": {"total_count": 0, "limit": 25, "offset": 0, "has_more": False}}
 
 
 def test_search_stops_at_the_limit_but_counts_every_match(db: psycopg.Connection) -> None:
@@ -96,7 +99,12 @@ def test_search_stops_at_the_limit_but_counts_every_match(db: psycopg.Connection
     for n in range(1, 31):
         p.item(f"REQ-{n:03d}", f"sensor {n}")
     result = rpc(db, VIEWER, "atoms_search", project_id=p.id, query="sensor")
-    assert len(result["data"]) == 25 and result["meta"] == {"total_count": 30, "limit": 25}
+    assert len(result["data"]) == 25 and result["meta"] == {
+        "total_count": 30,
+        "limit": 25,
+        "offset": 0,
+        "has_more": True,
+    }
     assert search(p, "sensor", limit=100)[:3] == ["REQ-001", "REQ-002", "REQ-003"], "equal rank: oldest first"
 
 

@@ -19,7 +19,7 @@ from pydantic import Field
 from atoms_mcp.cli.call import run_call
 from atoms_mcp.core.audit import DatabaseAuditSink
 from atoms_mcp.core.caller import StaticTokenSource
-from atoms_mcp.core.models import ToolInput
+from atoms_mcp.core.models import ToolInput, ToolOutput
 from atoms_mcp.core.registry import TOOLS, ToolSpec
 from atoms_mcp.server.app import create_server
 from mcp_support import ACME_PROJECT, ListSink, error_code, gateway_url, make_settings, payload, token_for
@@ -174,10 +174,19 @@ class SleepInput(ToolInput):
     seconds: int = Field(ge=0, le=60)
 
 
+class Slept(ToolOutput):
+    slept: int
+
+
+class SleepOutput(ToolOutput):
+    data: Slept
+
+
 SLEEP = ToolSpec(
     name="atoms_test_sleep",
     description="Test only: sleeps in the database.",
     input_model=SleepInput,
+    output_model=SleepOutput,
     rpc="atoms_test_sleep",
     read_only=True,
 )

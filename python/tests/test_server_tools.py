@@ -136,7 +136,7 @@ async def test_tools_list_publishes_the_registry(mode: str, tmp_path: Path) -> N
         assert tool.annotations.read_only_hint is spec.read_only
         assert tool.annotations.destructive_hint is spec.destructive
     assert TOOLS_BY_NAME["atoms_delete_item"].destructive
-    assert TOOLS_BY_NAME["atoms_update_item"].idempotent
+    assert not TOOLS_BY_NAME["atoms_update_item"].idempotent
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -166,9 +166,10 @@ class Settings(BaseModel):
         description="HTTP: requests refused before identification (no or bad token, caps) per client address per "
         "minute; beyond it the address gets 429 until the minute ends.",
     )
-    app_url: str = Field(
-        default="http://127.0.0.1:8765",
-        description="Public base URL of the HTTP server (its OAuth protected-resource metadata names it).",
+    app_url: str | None = Field(
+        default=None,
+        description="Public base URL of the HTTP server (its OAuth protected-resource metadata names it); unset: "
+        "http://HOST:PORT of `atoms serve --transport http` (http://127.0.0.1:8765 by default).",
     )
     auth_issuer_url: str = Field(
         default="http://127.0.0.1:54321/auth/v1",
@@ -253,7 +254,7 @@ class Settings(BaseModel):
     def _development_is_local(self) -> Settings:
         """ATOMS_DEV=1 only for a loopback ATOMS_APP_URL; under it the demo secret is the default."""
         if self.dev:
-            if not is_loopback_url(self.app_url):
+            if self.app_url is not None and not is_loopback_url(self.app_url):
                 raise ValueError(
                     f"ATOMS_DEV=1 is for local development only and ATOMS_APP_URL ({self.app_url}) is not a loopback "
                     "URL: unset ATOMS_DEV and set ATOMS_JWT_SECRET (or ATOMS_JWKS_URL) and ATOMS_SESSION_KEY."
@@ -297,13 +298,17 @@ def require_servable(settings: Settings, *, http_host: str | None) -> None:
 
     Raises:
         ConfigurationError: no token keys (see require_token_keys), no ATOMS_SESSION_KEY for a non-loopback
-            ATOMS_APP_URL, or ATOMS_DEV=1 with a non-loopback bind address.
+            public URL (ATOMS_APP_URL, else the bind address), or ATOMS_DEV=1 with a non-loopback bind address.
     """
     require_token_keys(settings)
-    if settings.session_key is None and not is_loopback_url(settings.app_url):
+    # Without ATOMS_APP_URL the public URL is the bind address (stdio: this machine only).
+    bind = http_host or "127.0.0.1"
+    public_url = settings.app_url or (f"http://[{bind}]" if ":" in bind else f"http://{bind}")
+    if settings.session_key is None and not is_loopback_url(public_url):
         raise ConfigurationError(
-            "ATOMS_SESSION_KEY is required when ATOMS_APP_URL is not loopback (a secret of at least 32 characters, "
-            "the same on every instance): the recorded session ids are derived with it."
+            "ATOMS_SESSION_KEY is required when the server's public URL (ATOMS_APP_URL, else the bind address) is not "
+            "loopback (a secret of at least 32 characters, the same on every instance): the recorded session ids are "
+            "derived with it."
         )
     if settings.session_key is not None and len(settings.session_key) < 32:
         raise ConfigurationError("ATOMS_SESSION_KEY must be at least 32 characters long.")

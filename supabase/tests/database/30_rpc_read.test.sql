@@ -122,7 +122,7 @@ select throws_ok(
 select is(
   pg_temp.as_viewer(
     $c$ select public.atoms_get_history(project_id => 'a0000000-0000-4000-8000-000000000101', item_id => 'TC-007', "limit" => 1) $c$
-  ) #>> '{0,event_type}',
+  ) #>> '{data,0,event_type}',
   'deleted',
   'its history is still readable, newest event first'
 );

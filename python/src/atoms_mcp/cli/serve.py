@@ -55,4 +55,4 @@ def serve(
     else:
         import uvicorn
 
-        uvicorn.run(create_http_app(settings, host=host), host=host, port=port, log_level="info")
+        uvicorn.run(create_http_app(settings, host=host, port=port), host=host, port=port, log_level="info")

@@ -47,11 +47,14 @@ def sanitize_params(value: Any, depth: int = 0) -> Any:
     return str(value)[:MAX_STRING]
 
 
+_NOT_JSONB_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
 def json_safe(value: Any) -> Any:
-    """``value`` as JSON PostgreSQL accepts: NUL characters become U+FFFD (jsonb refuses \u0000) and NaN and
-    infinities become text (JSON has no such numbers); either would otherwise reject the whole batch."""
+    """``value`` as JSON PostgreSQL accepts: NUL characters and unpaired surrogates become U+FFFD (jsonb refuses
+    both) and NaN and infinities become text (JSON has no such numbers); any would otherwise reject the whole batch."""
     if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
+        return _NOT_JSONB_TEXT.sub("\ufffd", value)
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if isinstance(value, Mapping):

@@ -6,8 +6,9 @@ the token source's token, verified once; refused -> UNAUTHENTICATED) -> validate
 model (large ones off the event loop) -> an invalid call, an unknown tool or `atoms_status` takes one rate-limit slot
 in a limiter-only round trip (limited -> RATE_LIMITED); a valid call takes its slot and runs `public.<rpc>` as the
 user in one round trip (the gateway's metering; a failing RPC keeps its slot) -> the envelope `{status, data,
-meta?}` or `{status: "error", error}` -> one audit record queued (fire-and-forget): success, error, rate_limited, or
-cancelled when the call is cancelled (the cancellation then continues). The recorded session id is server-owned
+meta?}` or `{status: "error", error}`, fitted to the result budget (result_budget.py) -> one audit record queued
+(fire-and-forget): success, error, rate_limited, or cancelled when the call is cancelled (the cancellation then
+goes on). The recorded session id is server-owned
 (`sessions.SessionIds`), derived from the user and the adapter's transport session.
 """
 
@@ -40,6 +41,7 @@ from atoms_mcp.core.errors import (
 from atoms_mcp.core.gateway import CallContext, Gateway
 from atoms_mcp.core.models import UUID_PATTERN
 from atoms_mcp.core.registry import TOOLS, ToolSpec
+from atoms_mcp.core.result_budget import RESULT_ARGUMENTS, fit_result
 from atoms_mcp.core.sessions import SessionIds
 from atoms_mcp.core.validation import check_structure, validate_arguments
 from atoms_mcp.settings import Settings
@@ -270,7 +272,7 @@ class _ToolCall:
             self.audit(None, cancelled=True)
             raise
         if error is not None:
-            payload = {"status": "error", "error": error.to_error()}
+            payload = fit_result({"status": "error", "error": error.to_error()}, {})
         self.audit(error)
         return CallOutcome(payload, error)
 
@@ -299,16 +301,20 @@ class _ToolCall:
         gateway = self._pipeline.gateway
         try:
             given = validated.model_dump(mode="json", exclude_unset=True, exclude_none=True)
-            data = await gateway.call_rpc(spec.rpc, given, self._context(user), rate_limit=settings.rate_limit_rpm)
+            rpc_arguments = {name: value for name, value in given.items() if name not in RESULT_ARGUMENTS}
+            data = await gateway.call_rpc(spec.rpc, rpc_arguments, self._context(user), rate_limit=settings.rate_limit_rpm)
         except psycopg.Error as db_error:
             raise self._database_error(db_error) from db_error
+        payload: dict[str, Any]
         if spec.returns_meta and isinstance(data, dict) and "data" in data:
             page = cast(dict[str, Any], data)
-            payload: dict[str, Any] = {"status": "success", "data": page["data"]}
+            payload = {"status": "success", "data": page["data"]}
             if page.get("meta") is not None:
                 payload["meta"] = page["meta"]
-            return payload
-        return {"status": "success", "data": data}
+        else:
+            payload = {"status": "success", "data": data}
+        # Windowed body, shrunk page, trimmed fields: the result stays within the budget (result_budget.py).
+        return fit_result(payload, validated.model_dump(include=set(RESULT_ARGUMENTS)))
 
     async def _validate(self, model: type[pydantic.BaseModel], values: int) -> pydantic.BaseModel:
         """The validated arguments; large arguments are validated in a worker thread (the event loop stays free)."""

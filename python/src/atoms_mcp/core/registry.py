@@ -10,11 +10,12 @@ RPC, one row in the policy contract.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from atoms_mcp.core import models
+from atoms_mcp.core.tool_schemas import input_schema_of, output_schema_of
 
 __all__ = ["TOOLS", "TOOLS_BY_NAME", "ToolSpec"]
 
@@ -26,6 +27,8 @@ class ToolSpec:
     name: str
     description: str
     input_model: type[BaseModel]
+    # The model of a successful call's `data` (a `data` field), or of the whole result for kind "status".
+    output_model: type[BaseModel]
     rpc: str | None
     read_only: bool
     destructive: bool = False
@@ -37,11 +40,13 @@ class ToolSpec:
 
     @property
     def input_schema(self) -> dict[str, Any]:
-        """The JSON Schema of the arguments, generated from the input model."""
-        schema = _without_null_defaults(self.input_model.model_json_schema(by_alias=True))
-        schema.pop("title", None)
-        schema.pop("description", None)
-        return schema
+        """The JSON Schema of the arguments, generated from the input model (self-contained, no `$ref`)."""
+        return input_schema_of(self.input_model)
+
+    @property
+    def output_schema(self) -> dict[str, Any]:
+        """The JSON Schema of the call's structuredContent, success or error (tool_schemas.py)."""
+        return output_schema_of(self.output_model, paginated=self.returns_meta, enveloped=self.kind == "rpc")
 
     @property
     def summary(self) -> str:
@@ -50,17 +55,10 @@ class ToolSpec:
         return first + "."
 
 
-def _without_null_defaults(schema: Any) -> Any:
-    """Optional fields are simply absent when not given: `"default": null` would contradict their type."""
-    if isinstance(schema, dict):
-        mapping = cast(dict[str, Any], schema)
-        return {k: _without_null_defaults(v) for k, v in mapping.items() if not (k == "default" and v is None)}
-    if isinstance(schema, list):
-        return [_without_null_defaults(v) for v in cast(list[Any], schema)]
-    return schema
-
-
-_PAGE = "Paginated: meta has total_count, limit, offset, has_more; ask again with offset += limit while has_more."
+_PAGE = (
+    "Paginated: meta has total_count, limit, offset, has_more; ask again with offset += limit while has_more "
+    "(a page too large for one result comes back shorter, with limit = the rows returned)."
+)
 
 TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
@@ -72,6 +70,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             "{status: authenticated | not_authenticated | expired, email, message}; the message says how to sign in."
         ),
         input_model=models.StatusInput,
+        output_model=models.StatusOutput,
         rpc=None,
         read_only=True,
         idempotent=True,
@@ -86,6 +85,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             f"updated_at}}]. {_PAGE}"
         ),
         input_model=models.ListProjectsInput,
+        output_model=models.ListProjectsOutput,
         rpc="atoms_list_projects",
         read_only=True,
         idempotent=True,
@@ -101,6 +101,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             f"level}}]. {_PAGE}"
         ),
         input_model=models.ListItemsInput,
+        output_model=models.ListItemsOutput,
         rpc="atoms_list_items",
         read_only=True,
         idempotent=True,
@@ -112,9 +113,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         description=(
             "Read one item in full by its key (REQ-001, TC-012, NOTE-003): title, summary, body, domains, level, "
             "who created and changed it, its parents, children, related items, what it verifies or is verified "
-            "by, and for a test case its latest result and result history."
+            "by, and for a test case its latest result and result history. The body comes in pieces of body_limit "
+            "characters from body_offset (default 20000 from 0); body_length is its full length, and while "
+            "meta.truncated holds a marker for `body`, ask again with body_offset = its next_offset."
         ),
         input_model=models.GetItemInput,
+        output_model=models.GetItemOutput,
         rpc="atoms_get_item",
         read_only=True,
         idempotent=True,
@@ -125,9 +129,10 @@ TOOLS: tuple[ToolSpec, ...] = (
         description=(
             "Full-text search over titles, summaries and bodies of a project's items, best match first; an exact "
             "key such as REQ-001 ranks first. Use it when you know words but not the key. Returns item summaries "
-            "[{id, type, title, summary, domains, level}], meta {total_count, limit}."
+            f"[{{id, type, title, summary, domains, level}}]. {_PAGE}"
         ),
         input_model=models.SearchInput,
+        output_model=models.SearchOutput,
         rpc="atoms_search",
         read_only=True,
         idempotent=True,
@@ -142,6 +147,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             "uncovered_items:[{id, title, type, domains, level}]}."
         ),
         input_model=models.GetCoverageInput,
+        output_model=models.GetCoverageOutput,
         rpc="atoms_get_coverage",
         read_only=True,
         idempotent=True,
@@ -151,12 +157,14 @@ TOOLS: tuple[ToolSpec, ...] = (
         title="Item history",
         description=(
             "The change history of one item, newest first (also for deleted items): who changed what, when, "
-            "through which client (actor user or mcp_<client>), with old and new values."
+            f"through which client (actor user or mcp_<client>), with old and new values. {_PAGE}"
         ),
         input_model=models.GetHistoryInput,
+        output_model=models.GetHistoryOutput,
         rpc="atoms_get_history",
         read_only=True,
         idempotent=True,
+        returns_meta=True,
     ),
     ToolSpec(
         name="atoms_export_mermaid",
@@ -167,6 +175,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             "in a ```mermaid block. Returns {mermaid, node_count, edge_count}."
         ),
         input_model=models.ExportMermaidInput,
+        output_model=models.ExportMermaidOutput,
         rpc="atoms_export_mermaid",
         read_only=True,
         idempotent=True,
@@ -180,6 +189,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             "impact analysis. Returns {root, direction, items:[{id, title, type, relationship, depth}], total_count}."
         ),
         input_model=models.TraceInput,
+        output_model=models.TraceOutput,
         rpc="atoms_trace",
         read_only=True,
         idempotent=True,
@@ -193,6 +203,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             "yourself in a project or to report its status."
         ),
         input_model=models.ProjectSummaryInput,
+        output_model=models.ProjectSummaryOutput,
         rpc="atoms_project_summary",
         read_only=True,
         idempotent=True,
@@ -205,6 +216,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             f"{_PAGE}"
         ),
         input_model=models.BrowseInput,
+        output_model=models.BrowseOutput,
         rpc="atoms_browse",
         read_only=True,
         idempotent=True,
@@ -219,6 +231,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             "use atoms_bulk_import. Returns {id, type, title, project_id}."
         ),
         input_model=models.CreateItemInput,
+        output_model=models.CreateItemOutput,
         rpc="atoms_create_item",
         read_only=False,
     ),
@@ -231,9 +244,11 @@ TOOLS: tuple[ToolSpec, ...] = (
             "updated_fields}."
         ),
         input_model=models.UpdateItemInput,
+        output_model=models.UpdateItemOutput,
         rpc="atoms_update_item",
         read_only=False,
-        idempotent=True,
+        # Not idempotent: a status appends a test result each time (a retried call records it twice).
+        idempotent=False,
     ),
     ToolSpec(
         name="atoms_delete_item",
@@ -244,6 +259,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             "Returns {id, title, type, deleted, message}."
         ),
         input_model=models.DeleteItemInput,
+        output_model=models.DeleteItemOutput,
         rpc="atoms_delete_item",
         read_only=False,
         destructive=True,
@@ -256,9 +272,11 @@ TOOLS: tuple[ToolSpec, ...] = (
             "Add or remove a link between two items of a project (editors and admins). Words read from from_id to "
             "to_id: `child` (to_id becomes a child of from_id), `parent`, `related`, `verifies` (test case -> "
             "requirement), `verified_by` (requirement -> test case). Adding an existing link or removing a missing "
-            "one succeeds without change. Returns {from_id, to_id, type, action, message}."
+            "one succeeds without change. Destructive: action `remove` deletes a link (its history keeps it). "
+            "Returns {from_id, to_id, type, action, message}."
         ),
         input_model=models.LinkItemsInput,
+        output_model=models.LinkItemsOutput,
         rpc="atoms_link_items",
         read_only=False,
         destructive=True,
@@ -273,6 +291,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             "the rest are created. Returns {created, items:[{id, type, title}], errors:[{index, title, error}]}."
         ),
         input_model=models.BulkImportInput,
+        output_model=models.BulkImportOutput,
         rpc="atoms_bulk_import",
         read_only=False,
     ),
@@ -284,6 +303,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             "(editors and admins). Returns {item_id, result, run_at, run_by, note, message}."
         ),
         input_model=models.RecordTestResultInput,
+        output_model=models.RecordTestResultOutput,
         rpc="atoms_record_test_result",
         read_only=False,
     ),
@@ -295,6 +315,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             "atoms_get_history to find deleted items' keys."
         ),
         input_model=models.RestoreItemInput,
+        output_model=models.RestoreItemOutput,
         rpc="atoms_restore_item",
         read_only=False,
         idempotent=True,
@@ -307,6 +328,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             f"(success or error) and time range: who called which tool with which (sanitised) arguments. {_PAGE}"
         ),
         input_model=models.GetAuditLogInput,
+        output_model=models.GetAuditLogOutput,
         rpc="atoms_get_audit_log",
         read_only=True,
         idempotent=True,
@@ -320,6 +342,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             "Reports whether it is intact and, if not, the first broken link."
         ),
         input_model=models.VerifyHistoryInput,
+        output_model=models.VerifyHistoryOutput,
         rpc="atoms_verify_history",
         read_only=True,
         idempotent=True,

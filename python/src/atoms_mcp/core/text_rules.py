@@ -16,12 +16,28 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["first_refused_code_point", "refusal_message", "require_permitted_text"]
+__all__ = [
+    "MULTI_LINE_PATTERN",
+    "SINGLE_LINE_PATTERN",
+    "first_refused_code_point",
+    "refusal_message",
+    "require_permitted_text",
+]
 
 _REFUSED_EVERYWHERE = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
 _REFUSED_IN_SINGLE_LINE = "\u200b\u2028\u2029\u2060\ufeff"
 _MULTI_LINE = re.compile(f"[{_REFUSED_EVERYWHERE}]")
 _SINGLE_LINE = re.compile(f"[{_REFUSED_EVERYWHERE}{_REFUSED_IN_SINGLE_LINE}]")
+
+
+def _escaped(ranges: str) -> str:
+    """A character-class body with every character written as \\uXXXX (valid in ECMA-262 and Python regexes)."""
+    return "".join(f"\\u{ord(c):04x}" if c != "-" else "-" for c in ranges)
+
+
+# The same rules as JSON Schema `pattern`s (published in the tools' input schemas): no refused code point at all.
+MULTI_LINE_PATTERN = f"^[^{_escaped(_REFUSED_EVERYWHERE)}]*$"
+SINGLE_LINE_PATTERN = f"^[^{_escaped(_REFUSED_EVERYWHERE + _REFUSED_IN_SINGLE_LINE)}]*$"
 
 
 def first_refused_code_point(value: str, *, single_line: bool) -> int | None:

@@ -37,7 +37,10 @@ from atoms_mcp.settings import Settings
 __all__ = [
     "AtomsTokenVerifier",
     "ChallengeScopeMiddleware",
+    "DEFAULT_APP_URL",
     "LOOPBACK_HOSTS",
+    "app_url",
+    "bound_settings",
     "finish_http_app",
     "http_auth",
     "http_settings",
@@ -48,6 +51,7 @@ __all__ = [
 ]
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 _HAS_SCOPE = re.compile(rb"(^|[\s,])scope=", re.IGNORECASE)
 
 
@@ -89,9 +93,27 @@ def verified_user() -> VerifiedUser | None:
     return access.user if isinstance(access, VerifiedAccessToken) else None
 
 
+DEFAULT_APP_URL = "http://127.0.0.1:8765"
+
+
+def app_url(settings: Settings) -> str:
+    """The public base URL of the HTTP server: ATOMS_APP_URL, else the default bind http://127.0.0.1:8765."""
+    return settings.app_url or DEFAULT_APP_URL
+
+
+def bound_settings(settings: Settings, host: str, port: int) -> Settings:
+    """The settings of a server bound to HOST:PORT: without ATOMS_APP_URL the public URL is that address, so the
+    RFC 9728 metadata and the Host allow-list name the port actually served."""
+    if settings.app_url:
+        return settings
+    name = "127.0.0.1" if host in WILDCARD_HOSTS else host
+    name = f"[{name}]" if ":" in name else name
+    return settings.model_copy(update={"app_url": f"http://{name}:{port}"})
+
+
 def resource_url(settings: Settings) -> str:
-    """The canonical URL of the MCP endpoint: ATOMS_RESOURCE_URL, else ATOMS_APP_URL + /mcp."""
-    return settings.resource_url or settings.app_url.rstrip("/") + "/mcp"
+    """The canonical URL of the MCP endpoint: ATOMS_RESOURCE_URL, else the app URL + /mcp."""
+    return settings.resource_url or app_url(settings).rstrip("/") + "/mcp"
 
 
 def http_settings(settings: Settings) -> Settings:
@@ -112,7 +134,7 @@ def http_auth(settings: Settings) -> tuple[AuthSettings, AtomsTokenVerifier]:
 
 def transport_security(settings: Settings, host: str) -> TransportSecuritySettings | None:
     """Host/Origin allow-lists for a non-loopback bind (None: the SDK's loopback defaults apply)."""
-    public = [settings.app_url, resource_url(settings)]
+    public = [app_url(settings), resource_url(settings)]
     if host in LOOPBACK_HOSTS and all(urlsplit(url).hostname in LOOPBACK_HOSTS for url in public):
         return None
     hosts: list[str] = []

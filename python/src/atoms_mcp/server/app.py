@@ -1,9 +1,10 @@
 """The MCP server: the SDK's low-level `Server`, one adapter on the call pipeline core.
 
-`tools/list` maps the registry's rows to SDK `Tool`s; `tools/call` maps a request to the pipeline (an unknown tool
-is JSON-RPC -32602, still audited) and the pipeline's envelope to a `CallToolResult` (structuredContent and the
-same JSON as text, `isError` on failure). The caller is the user the HTTP transport verified, else the token
-source's (stdio, in-memory). The history actor comes from the client's self-reported name, always `mcp_<client>`.
+`tools/list` maps the registry's rows to SDK `Tool`s with input and output schemas (one page: any cursor is
+-32602); `tools/call` maps a request to the pipeline (an unknown tool is JSON-RPC -32602, still audited) and the
+pipeline's envelope to a `CallToolResult` (structuredContent and the same JSON as text, `isError` on failure). The
+caller is the user the HTTP transport verified, else the token source's (stdio, in-memory). The history actor comes
+from the client's self-reported name, always `mcp_<client>`.
 The transport session a call's recorded session id is derived from is one the server issued: the SDK's streamable
 HTTP session (a server-generated id the SDK checks on every request), else a server-generated id per connection
 (stdio, in-memory) or per request (sessionless HTTP); never a header or JSON-RPC id the client sent.
@@ -54,12 +55,13 @@ INSTRUCTIONS = (
 
 
 def to_mcp_tool(spec: ToolSpec) -> Tool:
-    """A registry row as the SDK's `Tool` (name, title, description, input schema, annotations)."""
+    """A registry row as the SDK's `Tool` (name, title, description, input and output schema, annotations)."""
     return Tool(
         name=spec.name,
         title=spec.title or None,
         description=spec.description,
         input_schema=spec.input_schema,
+        output_schema=spec.output_schema,
         annotations=ToolAnnotations(
             title=spec.title or None,
             read_only_hint=spec.read_only,
@@ -117,6 +119,9 @@ def create_server(
     async def list_tools(
         ctx: ServerRequestContext[CallPipeline], params: PaginatedRequestParams | None
     ) -> ListToolsResult:
+        # One page holds every tool, so no cursor was ever handed out: any cursor is invalid.
+        if params is not None and params.cursor is not None:
+            raise MCPError(code=INVALID_PARAMS, message="Invalid cursor: tools/list has a single page; omit cursor.")
         return ListToolsResult(tools=listed)
 
     async def call_tool(ctx: ServerRequestContext[CallPipeline], params: CallToolRequestParams) -> CallToolResult:

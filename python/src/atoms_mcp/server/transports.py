@@ -27,12 +27,14 @@ def create_http_app(
     *,
     audit_sink: AuditSink | None = None,
     host: str = "127.0.0.1",
+    port: int = 8765,
     refusals: RefusalCounter | None = None,
 ) -> Starlette:
-    """The streamable HTTP app: every request must carry `Authorization: Bearer <user JWT>` (else 401).
+    """The streamable HTTP app served at HOST:PORT: every request must carry `Authorization: Bearer <user JWT>`
+    (else 401). Without ATOMS_APP_URL its public URL (RFC 9728 metadata, Host allow-list) is http://HOST:PORT.
     ``refusals`` replaces the counter of requests refused before identification (tests read it)."""
     # OAuth 2.1 resource server: RFC 9728 metadata, audience-bound tokens, scope in the challenge, Host checks.
-    settings = resource_server.http_settings(settings)
+    settings = resource_server.http_settings(resource_server.bound_settings(settings, host, port))
     counter = refusals or RefusalCounter(per_minute=settings.refusals_per_minute, server_instance=f"http:{host}")
     server = create_server(
         settings, token_source=StaticTokenSource(None, origin="HTTP"), audit_sink=audit_sink, refusals=counter

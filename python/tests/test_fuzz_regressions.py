@@ -1,0 +1,42 @@
+"""Every failing example the fuzzer (test_fuzz_tools.py) ever found, kept as an explicit case through the real
+server and the database audit writer: no INTERNAL, a documented refusal, one audit row per call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from jsonschema import Draft202012Validator
+
+from atoms_mcp.core.registry import TOOLS_BY_NAME
+from mcp_support import ACME_PROJECT
+from test_fuzz_tools import audit_rows, check_result, served
+
+CASES: list[tuple[str, dict[str, Any]]] = [
+    # An unpaired surrogate in an argument: jsonb refused the audit record, and with it the whole batch.
+    ("atoms_status", {"anything": "\ud800"}),
+    ("atoms_get_item", {"project_id": ACME_PROJECT, "item_id": "REQ-001\udfff"}),
+    # NaN and infinities: JSON text jsonb cannot hold.
+    ("atoms_list_items", {"project_id": ACME_PROJECT, "limit": float("nan")}),
+    ("atoms_search", {"project_id": ACME_PROJECT, "query": "brake", "limit": float("inf")}),
+    # Thousands of unknown fields: the refusal overran the budget, then its trimmed form broke the output schema
+    # of a paginated tool (markers in a meta without the page fields).
+    ("atoms_list_projects", {f"unknown_{n}": "x" * 40 for n in range(3000)}),
+    ("atoms_list_items", {"project_id": ACME_PROJECT} | {f"unknown_{n}": "x" * 40 for n in range(3000)}),
+    # NUL inside a nested unknown argument.
+    ("atoms_create_item", {"project_id": ACME_PROJECT, "type": "note", "title": "x", "colour": {"a\x00": ["\x00"]}}),
+]
+
+
+@pytest.mark.parametrize(("tool", "arguments"), CASES, ids=[f"{n}-{t}" for n, (t, _) in enumerate(CASES)])
+def test_fuzzer_finding_stays_fixed(
+    tool: str, arguments: dict[str, Any], module_db: psycopg.Connection, url: str, tmp_path: Path
+) -> None:
+    spec = TOOLS_BY_NAME[tool]
+    before = audit_rows(module_db, tool)
+    with served(url, tmp_path / "state") as (portal, client):
+        result = portal.call(client.call_tool, tool, arguments)
+        assert check_result(spec, result, Draft202012Validator(spec.output_schema)) is None
+    assert audit_rows(module_db, tool) == before + 1
