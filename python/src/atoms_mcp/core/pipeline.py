@@ -302,7 +302,9 @@ class _ToolCall:
         try:
             given = validated.model_dump(mode="json", exclude_unset=True, exclude_none=True)
             rpc_arguments = {name: value for name, value in given.items() if name not in RESULT_ARGUMENTS}
-            data = await gateway.call_rpc(spec.rpc, rpc_arguments, self._context(user), rate_limit=settings.rate_limit_rpm)
+            data = await gateway.call_rpc(
+                spec.rpc, rpc_arguments, self._context(user), rate_limit=settings.rate_limit_rpm
+            )
         except psycopg.Error as db_error:
             raise self._database_error(db_error) from db_error
         payload: dict[str, Any]
