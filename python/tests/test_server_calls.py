@@ -208,7 +208,7 @@ def _sleepers(url: str) -> int:
     with psycopg.connect(url) as conn:
         row = conn.execute(
             "select count(*) from pg_stat_activity where usename = 'atoms_mcp_gateway' and state = 'active'"
-            " and query like '%atoms_test_sleep%'"
+            " and datname = current_database() and query like '%atoms_test_sleep%'"
         ).fetchone()
     return row[0] if row else 0
 
