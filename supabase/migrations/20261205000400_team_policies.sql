@@ -20,13 +20,13 @@ create policy "RPC owner creates organisations founded by the caller"
 on public.organizations for insert to atoms_rpc_owner
 with check (created_by = (select private.caller_id()));
 
-create policy "RPC owner locks and renames organisations the caller administers"
+create policy "RPC owner locks organisations the caller administers"
 on public.organizations for update to atoms_rpc_owner
 using (id = any(array(select private.admin_org_ids())))
 with check (id = any(array(select private.admin_org_ids())));
 
 -- ---- organization_members ----
-create policy "RPC owner adds members where the caller is admin, or the caller where invited"
+create policy "RPC owner adds members for admins, or the caller when invited"
 on public.organization_members for insert to atoms_rpc_owner
 with check (
   org_id = any(array(select private.admin_org_ids()))
@@ -50,7 +50,7 @@ using (
   or email = any(array(select private.caller_confirmed_emails()))
 );
 
-create policy "RPC owner reads the caller's organisations' and own invitations"
+create policy "RPC owner reads administered and own invitations"
 on public.organization_invitations for select to atoms_rpc_owner
 using (
   org_id = any(array(select private.admin_org_ids()))
@@ -61,7 +61,7 @@ create policy "RPC owner creates invitations where the caller is admin"
 on public.organization_invitations for insert to atoms_rpc_owner
 with check (org_id = any(array(select private.admin_org_ids())));
 
-create policy "RPC owner answers the caller's invitations and expires the caller's organisations' ones"
+create policy "RPC owner answers own and expires administered invitations"
 on public.organization_invitations for update to atoms_rpc_owner
 using (
   org_id = any(array(select private.admin_org_ids()))
