@@ -11,11 +11,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
+from psycopg.types.json import Json
 
 from principals import ACME_ORG, ACME_PROJECT, PRINCIPALS, Principal, act_as, as_principal
-from psycopg import sql
-from psycopg.types.json import Jsonb
-
 from writepath import raises_sqlstate
 
 ADMIN = PRINCIPALS["admin"]
@@ -34,11 +33,11 @@ TEAM_TABLES = (
 
 
 def rpc(conn: psycopg.Connection, function: str, /, **args: Any) -> Any:
-    """``select public.<function>(arg => value, ...)``: the jsonb result (dict arguments as jsonb)."""
+    """``select public.<function>(arg => value, ...)``: the jsonb result (dict arguments as json, as the shim sends)."""
     query = sql.SQL("select public.{}({})").format(
         sql.Identifier(function), sql.SQL(", ").join(sql.SQL("{} => %s").format(sql.Identifier(k)) for k in args)
     )
-    return conn.execute(query, [Jsonb(v) if isinstance(v, dict) else v for v in args.values()]).fetchone()[0]
+    return conn.execute(query, [Json(v) if isinstance(v, dict) else v for v in args.values()]).fetchone()[0]
 
 
 def add_user(db: psycopg.Connection, email: str, *, confirmed: bool = True, sso: bool = False) -> Principal:
@@ -129,13 +128,17 @@ def test_the_inviter_gets_the_same_answer_whether_or_not_the_email_has_an_accoun
 
     def shape(answer: dict[str, Any]) -> dict[str, Any]:
         drop = {"invitation_id", "email", "expires_at"}
-        return {k: v.replace(answer["email"], "EMAIL") if k == "message" else v for k, v in answer.items() if k not in drop}
+        return {
+            k: v.replace(answer["email"], "EMAIL") if k == "message" else v for k, v in answer.items() if k not in drop
+        }
 
     assert with_account["email"] == "editor@globex.test"
     assert shape(with_account) == shape(without)
     assert without["status"] == "pending" and without["changed"] is True
     # Nobody joined: every invitation is pending until accepted.
-    assert db.execute("select count(*) from public.organization_members where org_id = %s", (ACME_ORG,)).fetchone()[0] == 3
+    assert (
+        db.execute("select count(*) from public.organization_members where org_id = %s", (ACME_ORG,)).fetchone()[0] == 3
+    )
 
 
 def test_invitee_emails_enter_the_history_chain_only_as_a_salted_digest(db: psycopg.Connection) -> None:
@@ -153,8 +156,21 @@ def test_invitee_emails_enter_the_history_chain_only_as_a_salted_digest(db: psyc
 
 @pytest.mark.parametrize(
     "email",
-    ["", "plain", "@pumpco.test", "a@", "a@b", "a b@pumpco.test", "a@@pumpco.test", "a@pumpco..test",
-     "a\x01@pumpco.test", "x" * 65 + "@pumpco.test", "a@" + "b" * 250 + ".test", "a@pumpco.test'; drop table x;--", None],
+    [
+        "",
+        "plain",
+        "@pumpco.test",
+        "a@",
+        "a@b",
+        "a b@pumpco.test",
+        "a@@pumpco.test",
+        "a@pumpco..test",
+        "a\x01@pumpco.test",
+        "x" * 65 + "@pumpco.test",
+        "a@" + "b" * 250 + ".test",
+        "a@pumpco.test'; drop table x;--",
+        None,
+    ],
 )
 def test_a_malformed_or_overlong_email_is_refused(db: psycopg.Connection, email: str | None) -> None:
     refused(db, ADMIN, "22023", "atoms_invite_member", org_id=ACME_ORG, email=email, role="viewer")
@@ -220,7 +236,9 @@ def test_someone_elses_invitation_is_not_found(db: psycopg.Connection) -> None:
 def test_a_declined_invitation_cannot_be_accepted(db: psycopg.Connection) -> None:
     declined = call(db, OUTSIDER, "atoms_decline_invitation", invitation_id=SEED_INVITATION)
     assert declined["status"] == "declined"
-    assert "already declined" in refused(db, OUTSIDER, "PT409", "atoms_accept_invitation", invitation_id=SEED_INVITATION)
+    assert "already declined" in refused(
+        db, OUTSIDER, "PT409", "atoms_accept_invitation", invitation_id=SEED_INVITATION
+    )
     assert org_events(db, ACME_ORG)[-1]["event"] == "invitation_declined"
 
 
@@ -255,7 +273,9 @@ def test_an_unconfirmed_email_cannot_accept(db: psycopg.Connection) -> None:
     message = refused(db, unconfirmed, "42501", "atoms_accept_invitation", invitation_id=answer["invitation_id"])
     assert "not confirmed" in message
     # The same message whether or not the invitation exists: nothing to probe.
-    assert "not confirmed" in refused(db, unconfirmed, "42501", "atoms_accept_invitation", invitation_id=str(uuid.uuid4()))
+    assert "not confirmed" in refused(
+        db, unconfirmed, "42501", "atoms_accept_invitation", invitation_id=str(uuid.uuid4())
+    )
 
 
 def test_an_sso_user_and_a_password_user_with_the_same_confirmed_email_are_both_the_invitee(
@@ -309,7 +329,9 @@ def test_setting_the_same_role_changes_nothing(db: psycopg.Connection) -> None:
 
 
 def test_the_last_admin_can_neither_be_demoted_nor_removed_not_even_by_themself(db: psycopg.Connection) -> None:
-    message = refused(db, ADMIN, "PT409", "atoms_set_member_role", org_id=ACME_ORG, user_id=ADMIN.user_id, role="editor")
+    message = refused(
+        db, ADMIN, "PT409", "atoms_set_member_role", org_id=ACME_ORG, user_id=ADMIN.user_id, role="editor"
+    )
     assert "last admin" in message
     refused(db, ADMIN, "PT409", "atoms_remove_member", org_id=ACME_ORG, user_id=ADMIN.user_id)
     # With a second admin, the first may step down.
@@ -384,7 +406,12 @@ def test_archived_projects_are_read_only_and_listed_only_on_request(db: psycopg.
 
 @pytest.mark.parametrize(
     "settings",
-    [{"require_change_reason": "yes"}, {"require_change_reason": 1}, {"colour": "red"}, {"require_change_reason": None}],
+    [
+        {"require_change_reason": "yes"},
+        {"require_change_reason": 1},
+        {"colour": "red"},
+        {"require_change_reason": None},
+    ],
 )
 def test_project_settings_are_validated_by_one_function(db: psycopg.Connection, settings: dict[str, Any]) -> None:
     refused(db, ADMIN, "22023", "atoms_update_project", project_id=ACME_PROJECT, settings=settings)

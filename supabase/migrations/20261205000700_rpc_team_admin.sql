@@ -300,7 +300,7 @@ create or replace function public.atoms_update_project(
   project_id text,
   name text default null,
   description text default null,
-  settings jsonb default null
+  settings json default null
 ) returns jsonb
 language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
@@ -308,6 +308,7 @@ declare
   project uuid := private.require_uuid(atoms_update_project.project_id, 'project_id');
   target public.projects;
   updated public.projects;
+  given_settings jsonb;
   given text[] := '{}'::text[];
 begin
   perform private.require_project_role(project, 'admin');
@@ -320,7 +321,12 @@ begin
     given := given || 'description'::text;
   end if;
   if atoms_update_project.settings is not null then
-    perform private.validate_project_settings(atoms_update_project.settings);
+    -- json, not jsonb: the calling convention of structured arguments (a duplicate key is refused, not merged).
+    given_settings := private.validate_project_settings(atoms_update_project.settings::jsonb);
+    if (select count(*) from json_object_keys(atoms_update_project.settings))
+      <> (select count(*) from jsonb_object_keys(given_settings)) then
+      raise exception 'settings must not repeat a key' using errcode = '22023';
+    end if;
     given := given || 'settings'::text;
   end if;
   if cardinality(given) = 0 then
@@ -337,7 +343,7 @@ begin
   set
     name = coalesce(btrim(atoms_update_project.name), p.name),
     description = coalesce(atoms_update_project.description, p.description),
-    settings = p.settings || coalesce(atoms_update_project.settings, '{}'::jsonb),
+    settings = p.settings || coalesce(given_settings, '{}'::jsonb),
     updated_at = now()
   where p.id = project
   returning * into updated;
@@ -345,11 +351,11 @@ begin
 end;
 $$;
 
-comment on function public.atoms_update_project(text, text, text, jsonb) is
+comment on function public.atoms_update_project(text, text, text, json) is
 'atoms tool atoms_update_project (admin; security definer): changes a project''s name, description or settings (the given keys only, each checked by private.validate_project_settings: require_change_reason boolean); an archived project is PT409; nothing given is 22023. Returns {project_id, org_id, name, description, settings, archived, archived_at, updated_fields}.';
-alter function public.atoms_update_project(text, text, text, jsonb) owner to atoms_rpc_owner;
-revoke execute on function public.atoms_update_project(text, text, text, jsonb) from public, anon;
-grant execute on function public.atoms_update_project(text, text, text, jsonb) to authenticated;
+alter function public.atoms_update_project(text, text, text, json) owner to atoms_rpc_owner;
+revoke execute on function public.atoms_update_project(text, text, text, json) from public, anon;
+grant execute on function public.atoms_update_project(text, text, text, json) to authenticated;
 
 create or replace function public.atoms_archive_project(project_id text, archived boolean) returns jsonb
 language plpgsql volatile security definer set search_path = pg_catalog, pg_temp

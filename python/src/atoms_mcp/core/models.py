@@ -9,7 +9,7 @@ Optional fields accept null as "not given"; only the given fields are passed to 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal, TypeVar, cast
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -17,6 +17,7 @@ from pydantic.json_schema import SkipJsonSchema
 from atoms_mcp.core.text_rules import require_permitted_text
 
 __all__ = [
+    "OrgId",
     "BrowseInput",
     "BulkImportInput",
     "BulkItem",
@@ -69,6 +70,7 @@ def _iso_timestamp(value: str) -> str:
 
 
 ProjectId = Annotated[str, Field(pattern=UUID_PATTERN, description="Project UUID (from atoms_list_projects).")]
+OrgId = Annotated[str, Field(pattern=UUID_PATTERN, description="Organisation UUID (org_id in atoms_list_projects).")]
 ItemKey = Annotated[
     str, Field(pattern=ITEM_KEY_PATTERN, max_length=40, description="Item key such as REQ-001, TC-012 or NOTE-003.")
 ]
@@ -112,6 +114,7 @@ class StatusInput(ToolInput):
 class ListProjectsInput(ToolInput):
     limit: Limit200 = 50
     offset: Offset = 0
+    include_archived: bool = Field(default=False, description="Also list archived (read-only) projects.")
 
 
 class ProjectInput(ToolInput):
@@ -242,7 +245,11 @@ class RecordTestResultInput(ItemInput):
     )
 
 
-class GetAuditLogInput(ProjectInput):
+class GetAuditLogInput(ToolInput):
+    project_id: ProjectId | SkipJsonSchema[None] = Field(default=None, description="A project's calls.")
+    org_id: OrgId | SkipJsonSchema[None] = Field(
+        default=None, description="Instead of project_id: the organisation-level calls (team tools) of an organisation."
+    )
     tool_name: str | SkipJsonSchema[None] = Field(
         default=None, max_length=128, pattern=r"^[A-Za-z0-9._-]+$", description="Only calls of this tool."
     )
@@ -255,6 +262,26 @@ class GetAuditLogInput(ProjectInput):
     limit: Limit200 = 50
     offset: Offset = 0
 
+    @model_validator(mode="after")
+    def _one_scope(self) -> GetAuditLogInput:
+        return _exactly_one_scope(self)
 
-class VerifyHistoryInput(ProjectInput):
-    pass
+
+class VerifyHistoryInput(ToolInput):
+    project_id: ProjectId | SkipJsonSchema[None] = Field(default=None, description="A project's history chain.")
+    org_id: OrgId | SkipJsonSchema[None] = Field(
+        default=None, description="Instead of project_id: the organisation's own chain (admins)."
+    )
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> VerifyHistoryInput:
+        return _exactly_one_scope(self)
+
+
+_Scoped = TypeVar("_Scoped", GetAuditLogInput, VerifyHistoryInput)
+
+
+def _exactly_one_scope(model: _Scoped) -> _Scoped:
+    if (model.project_id is None) == (model.org_id is None):
+        raise ValueError("give exactly one of project_id or org_id")
+    return model

@@ -230,6 +230,8 @@ class _ToolCall:
     def audit(self, error: AtomsError | None) -> None:
         """Queue this call's audit record; never fails the call."""
         project_id = self.arguments.get("project_id")
+        # An organisation-level call (the team tools) names its organisation; the writer files it only for members.
+        org_id = self.arguments.get("org_id")
         request_id = self.origin.request_id
         record = {
             "tool_name": self.tool_name,
@@ -240,6 +242,7 @@ class _ToolCall:
             "duration_ms": round((time.perf_counter() - self._started) * 1000),
             "user_id": self._user.user_id if self._user is not None else None,
             "project_id": project_id if isinstance(project_id, str) and _is_uuid(project_id) else None,
+            "org_id": org_id if isinstance(org_id, str) and _is_uuid(org_id) else None,
             "session_id": self.origin.session_id,
             "client_name": self.origin.client_name,
             "actor": self.origin.actor,

@@ -14,9 +14,13 @@ from typing import Any, Literal, cast
 
 from pydantic import BaseModel
 
-from atoms_mcp.core import models
+from atoms_mcp.core import models, team_models
 
-__all__ = ["TOOLS", "TOOLS_BY_NAME", "ToolSpec"]
+__all__ = ["TOOLS", "TOOLS_BY_NAME", "ToolSpec", "Toolset"]
+
+Toolset = Literal["read", "write", "admin", "account"]
+"""Named groups of tools an organisation policy can switch off: `read`, `write`, `admin` (organisation
+administration), `account` (a signed-in user's own: organisations they found, their invitations)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,15 @@ class ToolSpec:
     # "rpc": a transaction as the user calling public.<rpc>; "status": answered from the token alone.
     kind: Literal["rpc", "status"] = "rpc"
     title: str = field(default="")
+    # None: `read` for a read-only tool, `write` otherwise (see `toolset`).
+    group: Toolset | None = None
+
+    @property
+    def toolset(self) -> Toolset:
+        """The toolset the tool belongs to."""
+        if self.group is not None:
+            return self.group
+        return "read" if self.read_only else "write"
 
     @property
     def input_schema(self) -> dict[str, Any]:
@@ -81,9 +94,10 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="atoms_list_projects",
         title="List projects",
         description=(
-            "List the projects you can see, with your role and item counts. Start here: every other tool needs a "
-            "project_id from this list. Returns [{id, name, description, org_id, org_name, role, item_counts, "
-            f"updated_at}}]. {_PAGE}"
+            "List the projects you can see, with your role and item counts; archived (read-only) projects only with "
+            "include_archived. Start here: every other tool needs a project_id (or org_id) from this list. Returns "
+            "[{id, name, description, org_id, org_name, role, item_counts, updated_at, archived, archived_at}]. "
+            f"{_PAGE}"
         ),
         input_model=models.ListProjectsInput,
         rpc="atoms_list_projects",
@@ -303,8 +317,9 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="atoms_get_audit_log",
         title="MCP audit log",
         description=(
-            "The project's record of MCP tool calls (admins only), newest first, filterable by tool, user, status "
-            f"(success or error) and time range: who called which tool with which (sanitised) arguments. {_PAGE}"
+            "The record of MCP tool calls (admins only), newest first: a project's (project_id) or the "
+            "organisation-level calls such as the team tools (org_id), filterable by tool, user, status (success or "
+            f"error) and time range: who called which tool with which (sanitised) arguments. {_PAGE}"
         ),
         input_model=models.GetAuditLogInput,
         rpc="atoms_get_audit_log",
@@ -316,13 +331,173 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="atoms_verify_history",
         title="Verify history",
         description=(
-            "Check that the project's change history is tamper-free by recomputing its hash chain (any member). "
-            "Reports whether it is intact and, if not, the first broken link."
+            "Check that a change history is tamper-free by recomputing its hash chain: a project's (project_id, any "
+            "member) or an organisation's own membership and project history (org_id, admins). Reports whether it "
+            "is intact and, if not, the first broken link."
         ),
         input_model=models.VerifyHistoryInput,
         rpc="atoms_verify_history",
         read_only=True,
         idempotent=True,
+    ),
+    # ---- account: a signed-in user's own ----
+    ToolSpec(
+        name="atoms_create_organization",
+        title="Create organisation",
+        description=(
+            "Create an organisation (a team or company); you become its first admin. Use it once when setting up a "
+            "team, then atoms_create_project and atoms_invite_member. Returns {org_id, name, role, message}."
+        ),
+        input_model=team_models.CreateOrganizationInput,
+        rpc="atoms_create_organization",
+        read_only=False,
+        group="account",
+    ),
+    ToolSpec(
+        name="atoms_list_my_invitations",
+        title="My invitations",
+        description=(
+            "List the pending invitations to organisations addressed to your confirmed email. Returns "
+            f"[{{invitation_id, org_id, org_name, role, invited_by_email, created_at, expires_at}}]. {_PAGE}"
+        ),
+        input_model=team_models.ListMyInvitationsInput,
+        rpc="atoms_list_my_invitations",
+        read_only=True,
+        idempotent=True,
+        returns_meta=True,
+        group="account",
+    ),
+    ToolSpec(
+        name="atoms_accept_invitation",
+        title="Accept invitation",
+        description=(
+            "Accept an invitation addressed to your confirmed email and join its organisation with the invited role "
+            "(ask the user first). Returns {invitation_id, org_id, org_name, role, status, changed, message}."
+        ),
+        input_model=team_models.AcceptInvitationInput,
+        rpc="atoms_accept_invitation",
+        read_only=False,
+        group="account",
+    ),
+    ToolSpec(
+        name="atoms_decline_invitation",
+        title="Decline invitation",
+        description=(
+            "Decline an invitation addressed to your confirmed email (ask the user first). Returns {invitation_id, "
+            "org_id, status, message}."
+        ),
+        input_model=team_models.DeclineInvitationInput,
+        rpc="atoms_decline_invitation",
+        read_only=False,
+        group="account",
+    ),
+    # ---- admin: organisation administration ----
+    ToolSpec(
+        name="atoms_invite_member",
+        title="Invite member",
+        description=(
+            "Invite someone to your organisation by email with a role: viewer (reads), editor (reads and writes) or "
+            "admin (also manages members and projects). They join when they accept; the invitation expires after "
+            "14 days. Admins only. Returns {invitation_id, org_id, email, role, status, expires_at, changed, message}."
+        ),
+        input_model=team_models.InviteMemberInput,
+        rpc="atoms_invite_member",
+        read_only=False,
+        group="admin",
+    ),
+    ToolSpec(
+        name="atoms_list_members",
+        title="List members",
+        description=(
+            "The members of an organisation with their emails and roles, and its pending invitations (admins only). "
+            "Use it to find a member's user_id. Returns {org_id, org_name, members:[{user_id, email, name, role, "
+            "joined_at}], invitations:[...], meta}."
+        ),
+        input_model=team_models.ListMembersInput,
+        rpc="atoms_list_members",
+        read_only=True,
+        idempotent=True,
+        group="admin",
+    ),
+    ToolSpec(
+        name="atoms_set_member_role",
+        title="Change member role",
+        description=(
+            "Change a member's role to viewer, editor or admin (admins only); the last admin cannot be demoted. "
+            "Returns {org_id, user_id, email, old_role, role, changed, message}."
+        ),
+        input_model=team_models.SetMemberRoleInput,
+        rpc="atoms_set_member_role",
+        read_only=False,
+        idempotent=True,
+        group="admin",
+    ),
+    ToolSpec(
+        name="atoms_remove_member",
+        title="Remove member",
+        description=(
+            "Remove a member from the organisation (admins only; confirm with the user first); their next call is "
+            "refused. The last admin cannot be removed. Returns {org_id, user_id, email, old_role, removed, message}."
+        ),
+        input_model=team_models.RemoveMemberInput,
+        rpc="atoms_remove_member",
+        read_only=False,
+        destructive=True,
+        group="admin",
+    ),
+    ToolSpec(
+        name="atoms_create_project",
+        title="Create project",
+        description=(
+            "Create a project in your organisation (admins only); every member sees it with their organisation "
+            "role. Returns {project_id, org_id, name, description, settings, archived, archived_at, message}."
+        ),
+        input_model=team_models.CreateProjectInput,
+        rpc="atoms_create_project",
+        read_only=False,
+        group="admin",
+    ),
+    ToolSpec(
+        name="atoms_update_project",
+        title="Update project",
+        description=(
+            "Rename a project, change its description or its settings (require_change_reason) (admins only); only "
+            "what you give changes. Returns the project with updated_fields."
+        ),
+        input_model=team_models.UpdateProjectInput,
+        rpc="atoms_update_project",
+        read_only=False,
+        idempotent=True,
+        group="admin",
+    ),
+    ToolSpec(
+        name="atoms_archive_project",
+        title="Archive project",
+        description=(
+            "Archive a project (archived true: read-only, hidden from atoms_list_projects unless include_archived) "
+            "or unarchive it (false) (admins only). Returns the project with changed and message."
+        ),
+        input_model=team_models.ArchiveProjectInput,
+        rpc="atoms_archive_project",
+        read_only=False,
+        idempotent=True,
+        group="admin",
+    ),
+    ToolSpec(
+        name="atoms_get_org_history",
+        title="Organisation history",
+        description=(
+            "The organisation's own history, newest first (admins only): organisations, members and their roles, "
+            "invitations, projects and settings, each with who did it (changed_by_email), when, through which "
+            "channel (actor user | cli | mcp_<client>) and the old and new values. Use it to answer who gave "
+            f"someone a role. {_PAGE}"
+        ),
+        input_model=team_models.GetOrgHistoryInput,
+        rpc="atoms_get_org_history",
+        read_only=True,
+        idempotent=True,
+        returns_meta=True,
+        group="admin",
     ),
 )
 
