@@ -47,7 +47,7 @@ INSTRUCTIONS = (
 
 
 def to_mcp_tool(spec: ToolSpec) -> Tool:
-    """A registry row as the SDK's `Tool` (name, title, description, input schema, annotations)."""
+    """A registry row as the SDK's `Tool` (name, title, description, input schema, annotations, toolset)."""
     return Tool(
         name=spec.name,
         title=spec.title or None,
@@ -60,6 +60,8 @@ def to_mcp_tool(spec: ToolSpec) -> Tool:
             idempotent_hint=spec.idempotent,
             open_world_hint=False,
         ),
+        # The toolset (read, write, admin, account): what an organisation policy can switch off as a group.
+        _meta={"atoms/toolset": spec.toolset},
     )
 
 
