@@ -20,7 +20,8 @@ values
 ('c0000000-0000-4000-8000-0000000000c1', 'authenticated', 'authenticated', 'outsider@example.test', '{}', '{"name":"Otto Outsider"}', now(), now());
 
 -- Confirmed, as Supabase Auth leaves a user who followed the confirmation link (invitations need it).
-update auth.users set email_confirmed_at = created_at where email like '%.test';
+update auth.users set email_confirmed_at = created_at
+where email like '%.test';
 
 -- ---- organisations and members ----
 insert into public.organizations (id, name, created_by) values
