@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from atoms_mcp.cli.app import app
 from mcp_support import gateway_url
-from principals import ACME_ORG
+from principals import ACME_ORG, PRINCIPALS, act_as
 
 runner = CliRunner()
 
@@ -75,6 +75,13 @@ def test_org_is_inferred_when_the_caller_administers_exactly_one(db: psycopg.Con
         "select org_id::text, client_name from public.mcp_audit_log where tool_name = 'atoms_invite_member'"
     ).fetchall()
     assert audit == [(ACME_ORG, "atoms-cli")]
+    # The organisation's admins read those organisation-level records.
+    with db.transaction(force_rollback=True):
+        act_as(db, PRINCIPALS["admin"])
+        page = db.execute("select public.atoms_get_audit_log(org_id => %s)", (ACME_ORG,)).fetchone()
+    assert page is not None
+    assert [r["tool_name"] for r in page[0]["data"]] == ["atoms_invite_member"]
+    assert page[0]["data"][0]["org_id"] == ACME_ORG
 
 
 def test_a_caller_administering_several_organisations_must_choose(db: psycopg.Connection) -> None:

@@ -474,3 +474,38 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(db: psycopg.Conn
         "select count(*) from public.organization_members where org_id = %s and role = 'admin'", (ACME_ORG,)
     ).fetchone()[0]
     assert admins == 1
+
+
+def test_every_team_rpc_answers_in_the_shape_of_its_result_model(db: psycopg.Connection) -> None:
+    from atoms_mcp.core import team_models as tm
+
+    created = call(db, OUTSIDER, "atoms_create_organization", name="Shapes")
+    tm.CreateOrganizationResult.model_validate(created)
+    for invitation in call(db, OUTSIDER, "atoms_list_my_invitations")["data"]:
+        tm.MyInvitation.model_validate(invitation)
+    tm.InviteMemberResult.model_validate(
+        call(db, ADMIN, "atoms_invite_member", org_id=ACME_ORG, email="shape@pumpco.test", role="viewer")
+    )
+    tm.InviteMemberResult.model_validate(
+        call(db, ADMIN, "atoms_invite_member", org_id=ACME_ORG, email="viewer@acme.test", role="viewer")
+    )
+    tm.ListMembersResult.model_validate(call(db, ADMIN, "atoms_list_members", org_id=ACME_ORG))
+    tm.MemberChangeResult.model_validate(
+        call(db, ADMIN, "atoms_set_member_role", org_id=ACME_ORG, user_id=VIEWER.user_id, role="editor")
+    )
+    tm.MemberChangeResult.model_validate(
+        call(db, ADMIN, "atoms_remove_member", org_id=ACME_ORG, user_id=VIEWER.user_id)
+    )
+    tm.ProjectResult.model_validate(call(db, ADMIN, "atoms_create_project", org_id=ACME_ORG, name="Shapes"))
+    tm.ProjectResult.model_validate(call(db, ADMIN, "atoms_update_project", project_id=ACME_PROJECT, name="Shapes"))
+    tm.ProjectResult.model_validate(call(db, ADMIN, "atoms_archive_project", project_id=ACME_PROJECT, archived=True))
+    for event in call(db, ADMIN, "atoms_get_org_history", org_id=ACME_ORG, limit=200)["data"]:
+        tm.OrgHistoryEvent.model_validate(event)
+    tm.AcceptInvitationResult.model_validate(
+        call(db, OUTSIDER, "atoms_accept_invitation", invitation_id=SEED_INVITATION)
+    )
+    other = add_user(db, "shape.decliner@pumpco.test")
+    invited = call(db, ADMIN, "atoms_invite_member", org_id=ACME_ORG, email=other.email, role="viewer")
+    tm.DeclineInvitationResult.model_validate(
+        call(db, other, "atoms_decline_invitation", invitation_id=invited["invitation_id"])
+    )
