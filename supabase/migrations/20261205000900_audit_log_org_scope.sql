@@ -1,7 +1,8 @@
 -- Organisation scope of the audit log and of history verification: organisation-level tool calls (the team tools,
 -- which name an organisation and no project) are filed under their organisation, and admins read and verify them.
 -- Objects: public.mcp_audit_log's check mcp_audit_log_org_id_check is dropped (org_id may be set without project_id)
---   and org_id gains a foreign key; private.write_mcp_audit_batch accepts org_id (redefined from mcp_audit_log);
+--   and org_id gains a foreign key and an index of organisation-level rows; private.write_mcp_audit_batch accepts
+--   org_id (redefined from mcp_audit_log);
 --   public.atoms_get_audit_log gains org_id (replaces the 8-argument form); public.atoms_verify_history gains
 --   org_id (replaces the 1-argument form from rpc_read_summary).
 -- Security: a record names an organisation only when its project belongs to it or its user is a member of it (the
@@ -12,6 +13,10 @@
 alter table public.mcp_audit_log drop constraint if exists mcp_audit_log_org_id_check;
 alter table public.mcp_audit_log drop constraint if exists mcp_audit_log_org_id_fkey;
 alter table public.mcp_audit_log add constraint mcp_audit_log_org_id_fkey foreign key (org_id) references public.organizations (id);
+
+-- The admin query of organisation scope: an organisation's rows without a project, newest first.
+create index if not exists mcp_audit_log_org_id_created_at_idx on public.mcp_audit_log (org_id, created_at desc, id desc)
+where project_id is null;
 
 comment on column public.mcp_audit_log.org_id is
 'The organisation the call concerned: derived by the writer from project_id, or for an organisation-level call (no project) the org_id it named when the user is a member of it; null otherwise (never taken from the caller unchecked).';
@@ -219,6 +224,7 @@ declare
   v_since timestamptz;
   v_until timestamptz;
   total bigint;
+  page_ids bigint[];
   page jsonb;
 begin
   -- One scope: a project's records, or the organisation-level records (no project) of an organisation.
@@ -249,14 +255,52 @@ begin
   perform private.require_int_range(atoms_get_audit_log."limit", 'limit', 1, 200);
   perform private.require_int_range(atoms_get_audit_log."offset", 'offset', 0, 1000000);
 
-  select count(*) into total
-  from public.mcp_audit_log as a
-  where (a.project_id = v_project or (v_org is not null and a.org_id = v_org and a.project_id is null))
-    and (v_tool is null or a.tool_name = v_tool)
-    and (v_user is null or a.user_id = v_user)
-    and (v_status is null or a.status = v_status)
-    and (v_since is null or a.created_at >= v_since)
-    and (v_until is null or a.created_at < v_until);
+  -- One branch per scope, so each count and page runs on its own index (project_id, created_at) or (org_id).
+  if v_project is not null then
+    select count(*) into total
+    from public.mcp_audit_log as a
+    where a.project_id = v_project
+      and (v_tool is null or a.tool_name = v_tool)
+      and (v_user is null or a.user_id = v_user)
+      and (v_status is null or a.status = v_status)
+      and (v_since is null or a.created_at >= v_since)
+      and (v_until is null or a.created_at < v_until);
+    select array_agg(x.id order by x.created_at desc, x.id desc) into page_ids
+    from (
+      select l.id, l.created_at
+      from public.mcp_audit_log as l
+      where l.project_id = v_project
+        and (v_tool is null or l.tool_name = v_tool)
+        and (v_user is null or l.user_id = v_user)
+        and (v_status is null or l.status = v_status)
+        and (v_since is null or l.created_at >= v_since)
+        and (v_until is null or l.created_at < v_until)
+      order by l.created_at desc, l.id desc
+      limit atoms_get_audit_log."limit" offset atoms_get_audit_log."offset"
+    ) as x;
+  else
+    select count(*) into total
+    from public.mcp_audit_log as a
+    where a.org_id = v_org and a.project_id is null
+      and (v_tool is null or a.tool_name = v_tool)
+      and (v_user is null or a.user_id = v_user)
+      and (v_status is null or a.status = v_status)
+      and (v_since is null or a.created_at >= v_since)
+      and (v_until is null or a.created_at < v_until);
+    select array_agg(x.id order by x.created_at desc, x.id desc) into page_ids
+    from (
+      select l.id, l.created_at
+      from public.mcp_audit_log as l
+      where l.org_id = v_org and l.project_id is null
+        and (v_tool is null or l.tool_name = v_tool)
+        and (v_user is null or l.user_id = v_user)
+        and (v_status is null or l.status = v_status)
+        and (v_since is null or l.created_at >= v_since)
+        and (v_until is null or l.created_at < v_until)
+      order by l.created_at desc, l.id desc
+      limit atoms_get_audit_log."limit" offset atoms_get_audit_log."offset"
+    ) as x;
+  end if;
 
   select coalesce(jsonb_agg(
     jsonb_build_object(
@@ -279,18 +323,8 @@ begin
       'params', a.params
     ) order by a.created_at desc, a.id desc
   ), '[]'::jsonb) into page
-  from (
-    select l.*
-    from public.mcp_audit_log as l
-    where (l.project_id = v_project or (v_org is not null and l.org_id = v_org and l.project_id is null))
-      and (v_tool is null or l.tool_name = v_tool)
-      and (v_user is null or l.user_id = v_user)
-      and (v_status is null or l.status = v_status)
-      and (v_since is null or l.created_at >= v_since)
-      and (v_until is null or l.created_at < v_until)
-    order by l.created_at desc, l.id desc
-    limit atoms_get_audit_log."limit" offset atoms_get_audit_log."offset"
-  ) as a;
+  from public.mcp_audit_log as a
+  where a.id = any(page_ids);
 
   return private.page_envelope(page, total, atoms_get_audit_log."limit", atoms_get_audit_log."offset");
 end;
