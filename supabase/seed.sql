@@ -1,7 +1,8 @@
 -- Demo data for local development and the test suites (never pushed to a real project).
 -- Two organisations (Acme: automotive brake controller; Globex: infusion pump), a user of every role
 -- in each (admin@acme.test, editor@acme.test, viewer@acme.test, likewise @globex.test), one user in no
--- organisation (outsider@example.test), a project per organisation with 20 items, links and test results.
+-- organisation (outsider@example.test, invited to Acme as viewer), a project per organisation with 20 items,
+-- links and test results. Every user's email is confirmed.
 -- Fixed UUIDs so that tests, docs and `atoms dev token --user viewer@acme.test` can name them.
 
 -- Changes are attributed to each organisation's admin (history triggers read auth.uid()).
@@ -17,6 +18,10 @@ values
 ('b0000000-0000-4000-8000-0000000000b2', 'authenticated', 'authenticated', 'editor@globex.test', '{}', '{"name":"Gail Editor"}', now(), now()),
 ('b0000000-0000-4000-8000-0000000000b3', 'authenticated', 'authenticated', 'viewer@globex.test', '{}', '{"name":"Glen Viewer"}', now(), now()),
 ('c0000000-0000-4000-8000-0000000000c1', 'authenticated', 'authenticated', 'outsider@example.test', '{}', '{"name":"Otto Outsider"}', now(), now());
+
+-- Confirmed, as Supabase Auth leaves a user who followed the confirmation link (invitations need it).
+update auth.users set email_confirmed_at = created_at
+where email like '%.test';
 
 -- ---- organisations and members ----
 insert into public.organizations (id, name, created_by) values
@@ -216,3 +221,9 @@ select private.write_mcp_audit_batch(
      "server_instance": "seed"}
   ]'::jsonb
 ) as written;
+
+-- ---- a pending invitation: Acme invites outsider@example.test as viewer ----
+insert into public.organization_invitations (id, org_id, email, role, invited_by) values (
+  'a0000000-0000-4000-8000-0000000001e1', 'a0000000-0000-4000-8000-000000000001', 'outsider@example.test', 'viewer',
+  'a0000000-0000-4000-8000-0000000000a1'
+);

@@ -68,15 +68,21 @@ def test_the_gateway_writes_a_batch_and_the_database_derives_the_organisation(db
     assert audit_count(db) == before + 3
 
 
-def test_a_caller_supplied_org_is_refused_and_an_unknown_project_gets_no_org(db: psycopg.Connection) -> None:
+def test_an_org_is_filed_only_for_its_members_and_an_unknown_project_gets_no_org(db: psycopg.Connection) -> None:
     before = audit_count(db)
-    with pytest.raises(psycopg.Error) as error:
-        write(db, [record(org_id=GLOBEX_ORG)])
-    assert error.value.sqlstate == "22023"
-    assert "org_id" in str(error.value)
+    # The record's user (Acme's editor by default) is no member of Globex: the claim files nothing.
+    write(db, [record(org_id=GLOBEX_ORG, project_id=None)])
+    assert db.execute("select org_id from public.mcp_audit_log order by id desc limit 1").fetchone() == (None,)
+    write(db, [record(org_id=ACME_ORG, project_id=None)])
+    assert db.execute("select org_id::text from public.mcp_audit_log order by id desc limit 1").fetchone() == (
+        ACME_ORG,
+    )
     write(db, [record(project_id="d0000000-0000-4000-8000-000000000999", status="error", error_code="NOT_FOUND")])
     assert db.execute("select org_id from public.mcp_audit_log order by id desc limit 1").fetchone() == (None,)
-    assert audit_count(db) == before + 1
+    assert audit_count(db) == before + 3
+    with pytest.raises(psycopg.Error) as error:
+        write(db, [record(org_id="not-a-uuid", project_id=None)])
+    assert error.value.sqlstate == "22023"
 
 
 @pytest.mark.parametrize("name", [p for p in PRINCIPALS if p != "gateway"])

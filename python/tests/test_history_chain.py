@@ -67,11 +67,13 @@ def checks(conn: psycopg.Connection) -> list[tuple[int, str | None]]:
     ).fetchall()
 
 
-def test_every_seeded_row_is_hash_version_1_keyed_by_its_project(db: psycopg.Connection) -> None:
+def test_every_seeded_row_is_hash_version_1_keyed_by_its_project_or_organisation(db: psycopg.Connection) -> None:
     rows = db.execute(
-        "select distinct scope::text, scope_id = project_id, hash_version from public.change_history"
+        "select distinct scope::text, scope_id = coalesce(project_id, org_id), project_id is null, hash_version"
+        " from public.change_history order by 1"
     ).fetchall()
-    assert rows == [("project", True, 1)]
+    # Item history in each project's chain; organisations, members, invitations and projects in each organisation's.
+    assert rows == [("org", True, True, 1), ("project", True, False, 1)]
     canonical = db.execute(
         "select private.history_canonical_v1(h) from public.change_history as h where h.scope_id = %s"
         " and h.chain_seq = 1",
@@ -210,7 +212,7 @@ def test_chains_are_keyed_by_scope_and_scope_id(db: psycopg.Connection) -> None:
     heads = db.execute(
         "select scope::text, scope_id::text, last_seq from private.history_chain_heads order by scope_id"
     ).fetchall()
-    assert ("project", P, 41) in heads and all(scope == "project" for scope, _, _ in heads)
+    assert ("project", P, 41) in heads and {scope for scope, _, _ in heads} == {"project", "org"}
     assert db.execute("select enum_range(null::public.history_scope)::text").fetchone()[0] == "{project,org,audit}"
     with raises_sqlstate(db, "23514"):  # a project row must name its own project as the chain owner
         db.execute(

@@ -50,7 +50,10 @@ def test_list_projects_shows_each_visible_project_with_role_and_live_item_counts
         "role",
         "item_counts",
         "updated_at",
+        "archived",
+        "archived_at",
     }
+    assert (fixture["archived"], fixture["archived_at"]) == (False, None)
     assert fixture["role"] == "viewer"
     assert fixture["org_name"] == "Acme Automotive"
     assert fixture["item_counts"] == {"requirement": 3, "test-case": 1, "note": 1}

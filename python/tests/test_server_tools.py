@@ -17,6 +17,8 @@ from atoms_mcp.core.caller import StaticTokenSource
 from atoms_mcp.core.registry import TOOLS, TOOLS_BY_NAME
 from atoms_mcp.server.app import create_server
 from mcp_support import ACME_PROJECT, ListSink, error_code, make_settings, payload, token_for
+from principals import ACME_ORG
+from principals import PRINCIPALS as ALL_PRINCIPALS
 
 pytestmark = pytest.mark.anyio
 
@@ -26,6 +28,9 @@ READ = {"viewer": None, "editor": None, "admin": None, "non_member": "NOT_FOUND"
 WRITE = {**READ, "viewer": "PERMISSION_DENIED"}
 ADMIN = {**WRITE, "editor": "PERMISSION_DENIED"}
 EVERYONE = dict.fromkeys(PRINCIPALS)
+NOBODY = dict.fromkeys(PRINCIPALS, "NOT_FOUND")
+NO_INVITATION = "d0000000-0000-4000-8000-0000000001e9"
+PRINCIPAL_IDS = {name: principal.user_id for name, principal in ALL_PRINCIPALS.items()}
 
 Args = Callable[[int, str], dict[str, Any]]
 
@@ -33,6 +38,11 @@ Args = Callable[[int, str], dict[str, Any]]
 def p(**extra: Any) -> Args:
     """Arguments on the Acme project, the same for every mode and principal."""
     return lambda _mode, _who: {"project_id": ACME_PROJECT, **extra}
+
+
+def o(**extra: Any) -> Args:
+    """Arguments on the Acme organisation, the same for every mode and principal."""
+    return lambda _mode, _who: {"org_id": ACME_ORG, **extra}
 
 
 # Per mode (0 legacy, 1 auto) and principal, the writes touch different items so the cases stay independent.
@@ -70,6 +80,23 @@ CASES: dict[str, tuple[Args, dict[str, str | None]]] = {
     "atoms_restore_item": (lambda m, _w: {"project_id": ACME_PROJECT, "item_id": _DELETE[m]["editor"]}, ADMIN),
     "atoms_get_audit_log": (p(limit=5), ADMIN),
     "atoms_verify_history": (p(), READ),
+    "atoms_create_organization": (lambda m, w: {"name": f"org of {w} ({m})"}, EVERYONE),
+    "atoms_list_my_invitations": (lambda _m, _w: {"limit": 5}, EVERYONE),
+    # Nobody's invitation: accepting here would make the non-member a member for the rest of the module.
+    "atoms_accept_invitation": (lambda _m, _w: {"invitation_id": NO_INVITATION}, NOBODY),
+    "atoms_decline_invitation": (lambda _m, _w: {"invitation_id": NO_INVITATION}, NOBODY),
+    "atoms_invite_member": (
+        lambda m, w: {"org_id": ACME_ORG, "email": f"{w}.{m}@pumpco.test", "role": "viewer"},
+        ADMIN,
+    ),
+    "atoms_list_members": (o(), ADMIN),
+    "atoms_set_member_role": (o(user_id=PRINCIPAL_IDS["viewer"], role="viewer"), ADMIN),
+    # The outsider is no member of Acme: found by nobody, refused by role first to its viewers and editors.
+    "atoms_remove_member": (o(user_id=PRINCIPAL_IDS["non_member"]), {**ADMIN, "admin": "NOT_FOUND"}),
+    "atoms_create_project": (lambda m, w: {"org_id": ACME_ORG, "name": f"project of {w} ({m})"}, ADMIN),
+    "atoms_update_project": (lambda m, w: {"project_id": ACME_PROJECT, "description": f"by {w} ({m})"}, ADMIN),
+    "atoms_archive_project": (p(archived=False), ADMIN),
+    "atoms_get_org_history": (o(limit=5), ADMIN),
 }
 
 
@@ -94,7 +121,7 @@ def module_url(module_db: psycopg.Connection) -> str:
 
 def test_every_registered_tool_has_a_case() -> None:
     assert set(CASES) == set(TOOLS_BY_NAME)
-    assert len(TOOLS) == 20
+    assert len(TOOLS) == 32
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -19,7 +19,10 @@ DOCUMENTED_TOOLS = {
     "atoms_get_coverage", "atoms_get_history", "atoms_export_mermaid", "atoms_trace", "atoms_project_summary",
     "atoms_browse", "atoms_create_item", "atoms_update_item", "atoms_delete_item", "atoms_link_items",
     "atoms_bulk_import", "atoms_record_test_result", "atoms_restore_item", "atoms_get_audit_log",
-    "atoms_verify_history",
+    "atoms_verify_history", "atoms_create_organization", "atoms_list_my_invitations", "atoms_accept_invitation",
+    "atoms_decline_invitation", "atoms_invite_member", "atoms_list_members", "atoms_set_member_role",
+    "atoms_remove_member", "atoms_create_project", "atoms_update_project", "atoms_archive_project",
+    "atoms_get_org_history",
 }  # fmt: skip
 SERVER_ONLY_RPCS = {"atoms_check_rate_limit", "atoms_take_rate_limit_slot"}  # the server meters every call with them
 JSON_TO_SQL = {"string": "text", "integer": "integer", "boolean": "boolean"}
@@ -31,6 +34,8 @@ def expected_sql_type(schema: dict[str, Any]) -> str:
         return "text[]" if schema.get("items", {}).get("type") == "string" else "json"
     if "enum" in schema or "pattern" in schema or "format" in schema:
         return "text"
+    if schema.get("type") == "object":
+        return "json"
     return JSON_TO_SQL[schema["type"]]
 
 

@@ -259,6 +259,20 @@ begin
 end;
 $$;
 
+-- Invitations addressed to the Acme admin (from Globex and from a third organisation), so that accepting and
+-- declining run too.
+insert into public.organizations (id, name, created_by) values
+('c0000000-0000-4000-8000-000000000001', 'Planted probe inviter', 'b0000000-0000-4000-8000-0000000000b1');
+insert into public.organization_invitations (id, org_id, email, role, invited_by) values
+(
+  'b0000000-0000-4000-8000-0000000001e2', 'b0000000-0000-4000-8000-000000000001', 'admin@acme.test', 'viewer',
+  'b0000000-0000-4000-8000-0000000000b1'
+),
+(
+  'c0000000-0000-4000-8000-0000000001e3', 'c0000000-0000-4000-8000-000000000001', 'admin@acme.test', 'viewer',
+  'b0000000-0000-4000-8000-0000000000b1'
+);
+
 -- The rest of the file's own statements look in pg_temp last, as the API's do not: the harness must not trip the spy.
 set local search_path = public, extensions, pg_temp;
 
@@ -299,6 +313,21 @@ as $$
     ('atoms_link_items', $c$select public.atoms_link_items(project_id => 'a0000000-0000-4000-8000-000000000101', from_id => 'TC-007', to_id => 'REQ-007', type => 'verifies', action => 'remove')$c$),
     ('atoms_verify_history', $c$select public.atoms_verify_history(project_id => 'a0000000-0000-4000-8000-000000000101')$c$),
     ('atoms_get_audit_log', $c$select public.atoms_get_audit_log(project_id => 'a0000000-0000-4000-8000-000000000101', status => 'success')$c$),
+    ('atoms_create_organization', $c$select public.atoms_create_organization(name => 'planted probe')$c$),
+    ('atoms_list_my_invitations', $c$select public.atoms_list_my_invitations()$c$),
+    ('atoms_accept_invitation', $c$select public.atoms_accept_invitation(invitation_id => 'b0000000-0000-4000-8000-0000000001e2')$c$),
+    ('atoms_decline_invitation', $c$select public.atoms_decline_invitation(invitation_id => 'c0000000-0000-4000-8000-0000000001e3')$c$),
+    ('atoms_invite_member', $c$select public.atoms_invite_member(org_id => 'a0000000-0000-4000-8000-000000000001', email => 'planted@probe.test', role => 'viewer')$c$),
+    ('atoms_list_members', $c$select public.atoms_list_members(org_id => 'a0000000-0000-4000-8000-000000000001')$c$),
+    ('atoms_set_member_role', $c$select public.atoms_set_member_role(org_id => 'a0000000-0000-4000-8000-000000000001', user_id => 'a0000000-0000-4000-8000-0000000000a3', role => 'editor')$c$),
+    ('atoms_remove_member', $c$select public.atoms_remove_member(org_id => 'a0000000-0000-4000-8000-000000000001', user_id => 'a0000000-0000-4000-8000-0000000000a3')$c$),
+    ('atoms_create_project', $c$select public.atoms_create_project(org_id => 'a0000000-0000-4000-8000-000000000001', name => 'planted probe', description => 'd')$c$),
+    ('atoms_update_project', $c$select public.atoms_update_project(project_id => 'a0000000-0000-4000-8000-000000000101', name => 'planted probe', settings => '{"require_change_reason": true}')$c$),
+    ('atoms_archive_project', $c$select public.atoms_archive_project(project_id => 'a0000000-0000-4000-8000-000000000101', archived => true)$c$),
+    ('atoms_archive_project', $c$select public.atoms_archive_project(project_id => 'a0000000-0000-4000-8000-000000000101', archived => false)$c$),
+    ('atoms_get_org_history', $c$select public.atoms_get_org_history(org_id => 'a0000000-0000-4000-8000-000000000001')$c$),
+    ('atoms_verify_history', $c$select public.atoms_verify_history(org_id => 'a0000000-0000-4000-8000-000000000001')$c$),
+    ('atoms_get_audit_log', $c$select public.atoms_get_audit_log(org_id => 'a0000000-0000-4000-8000-000000000001')$c$),
     ('atoms_check_rate_limit', $c$select to_jsonb(r) from public.atoms_check_rate_limit("limit" => 60, window_seconds => 60) as r$c$),
     ('atoms_take_rate_limit_slot', $c$select to_jsonb(public.atoms_take_rate_limit_slot("limit" => 60, window_seconds => 60))$c$)
 $$;

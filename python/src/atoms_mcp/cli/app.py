@@ -1,7 +1,8 @@
 """The `atoms` command: the typer app, its one Settings object per process, and where each command lives.
 
 `atoms call`, `atoms tools` (cli.call), `atoms serve` (cli.serve), `atoms login|logout|whoami` (cli.session),
-`atoms db ...` (cli.database), `atoms dev ...` (cli.dev). Exit codes: 0 success, 1 failure, 2 usage, 3 partial.
+`atoms db ...` (cli.database), `atoms dev ...` (cli.dev),
+`atoms org|member|invitation|project ...` (cli.team). Exit codes: 0 success, 1 failure, 2 usage, 3 partial.
 
 A command's module is imported, and its click command built from its signature, only when that command runs (or
 help lists it): `atoms call` loads neither the database tooling nor the sign-in commands.
@@ -34,6 +35,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logout": ("atoms_mcp.cli.session", "logout"),
     "db": ("atoms_mcp.cli.database", "db_app"),
     "dev": ("atoms_mcp.cli.dev", "dev_app"),
+    "org": ("atoms_mcp.cli.team", "org_app"),
+    "member": ("atoms_mcp.cli.team", "member_app"),
+    "invitation": ("atoms_mcp.cli.team", "invitation_app"),
+    "project": ("atoms_mcp.cli.team", "project_app"),
 }
 
 

@@ -15,7 +15,7 @@ from atoms_mcp.cli.common import DatabaseUrl, fail, settings_of
 from atoms_mcp.identity.verifier import mint_token
 from atoms_mcp.settings import DEV_JWT_SECRET, Settings
 
-__all__ = ["client_config_text", "dev_app", "dev_token_for"]
+__all__ = ["add_local_user", "client_config_text", "dev_app", "dev_token_for"]
 
 dev_app = typer.Typer(
     help="Local development helpers (never for a real project).", no_args_is_help=True, add_completion=False
@@ -33,7 +33,10 @@ def dev_token_for(settings: Settings, email: str, *, ttl: int = 3600, database_u
     with psycopg.connect(database_url or settings.database_url, connect_timeout=5) as conn:
         row = conn.execute("select id::text, email from auth.users where lower(email) = lower(%s)", (email,)).fetchone()
     if row is None:
-        raise LookupError(f"no user {email!r} in auth.users (seed users: admin@acme.test, editor@acme.test, ...)")
+        raise LookupError(
+            f'no user {email!r} in auth.users; add one with: atoms dev user add {email} --name "Their Name" '
+            "(seed users: admin@acme.test, editor@acme.test, ...)"
+        )
     return mint_token(
         settings.jwt_secret or DEV_JWT_SECRET,
         user_id=row[0],
@@ -41,6 +44,62 @@ def dev_token_for(settings: Settings, email: str, *, ttl: int = 3600, database_u
         audience=settings.jwt_audience,
         ttl_seconds=ttl,
     )
+
+
+user_app = typer.Typer(help="Local users (auth.users), as Supabase Auth would create them.", no_args_is_help=True)
+dev_app.add_typer(user_app, name="user")
+
+
+def add_local_user(database_url: str, email: str, name: str) -> tuple[str, bool]:
+    """A confirmed local user with this email (as Supabase Auth leaves one who confirmed their address): its id, and
+    whether it was created now (False: it existed and was left unchanged).
+
+    Raises:
+        psycopg.Error: a malformed email (22023, the database's own rule) or an unreachable database.
+    """
+    with psycopg.connect(database_url, connect_timeout=5) as conn:
+        address = conn.execute("select private.require_email(%s, 'email')", (email,)).fetchone()
+        assert address is not None
+        existing = conn.execute("select id::text from auth.users where lower(email) = %s", (address[0],)).fetchone()
+        if existing is not None:
+            return existing[0], False
+        created = conn.execute(
+            """
+            insert into auth.users (id, aud, role, email, email_confirmed_at, raw_app_meta_data, raw_user_meta_data,
+              created_at, updated_at)
+            values (gen_random_uuid(), 'authenticated', 'authenticated', %s, now(),
+              jsonb_build_object('provider', 'email', 'providers', jsonb_build_array('email')),
+              jsonb_strip_nulls(jsonb_build_object('name', nullif(btrim(%s::text), ''))), now(), now())
+            returning id::text
+            """,
+            (address[0], name),
+        ).fetchone()
+        assert created is not None
+        # Hosted Supabase (and its local stack) keeps one identity per sign-in method; the compat layer has none.
+        if conn.execute("select to_regclass('auth.identities') is not null").fetchone() == (True,):
+            conn.execute(
+                "insert into auth.identities (provider_id, user_id, identity_data, provider, created_at, updated_at)"
+                " values (%s, %s::uuid, jsonb_build_object('sub', %s::text, 'email', %s::text,"
+                " 'email_verified', true), 'email', now(), now())",
+                (created[0], created[0], created[0], address[0]),
+            )
+        return created[0], True
+
+
+@user_app.command("add")
+def dev_user_add(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The new user's email.")],
+    name: Annotated[str, typer.Option("--name", help="Display name (user_metadata.name).")] = "",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a confirmed local user (local dev only); `atoms dev token --user EMAIL` then signs in as them."""
+    try:
+        user_id, created = add_local_user(database_url or settings_of(ctx).database_url, email, name)
+    except psycopg.Error as error:
+        fail(error.diag.message_primary or error)
+    state = "created" if created else "already exists (unchanged)"
+    typer.echo(f"user {email.strip().lower()} {state}: {user_id}")
 
 
 @dev_app.command("token")

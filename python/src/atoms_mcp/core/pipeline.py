@@ -344,6 +344,8 @@ class _ToolCall:
     def audit(self, error: AtomsError | None, *, cancelled: bool = False) -> None:
         """Queue this call's audit record; never fails the call."""
         project_id = self.arguments.get("project_id")
+        # An organisation-level call (the team tools) names its organisation; the writer files it only for members.
+        org_id = self.arguments.get("org_id")
         request_id = self.origin.request_id
         user_id = self._user.user_id if self._user is not None else None
         if cancelled:
@@ -361,6 +363,7 @@ class _ToolCall:
             "duration_ms": min(86_400_000, round((time.perf_counter() - self._started) * 1000)),
             "user_id": user_id if is_canonical_uuid(user_id) else None,
             "project_id": project_id if is_canonical_uuid(project_id) else None,
+            "org_id": org_id if is_canonical_uuid(org_id) else None,
             "session_id": self.session_id,
             "client_name": self.origin.client_name,
             "actor": self.origin.actor,

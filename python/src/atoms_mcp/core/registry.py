@@ -9,56 +9,14 @@ RPC, one row in the policy contract.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
-
-from pydantic import BaseModel
-
 from atoms_mcp.core import models
-from atoms_mcp.core.tool_schemas import input_schema_of, output_schema_of
+from atoms_mcp.core.team_tools import TEAM_TOOLS
+from atoms_mcp.core.toolspec import PAGE_NOTE, Toolset, ToolSpec
 
-__all__ = ["TOOLS", "TOOLS_BY_NAME", "ToolSpec"]
-
-
-@dataclass(frozen=True, slots=True)
-class ToolSpec:
-    """One tool: what the model sees (name, description, schema, hints) and what the server runs."""
-
-    name: str
-    description: str
-    input_model: type[BaseModel]
-    # The model of a successful call's `data` (a `data` field), or of the whole result for kind "status".
-    output_model: type[BaseModel]
-    rpc: str | None
-    read_only: bool
-    destructive: bool = False
-    idempotent: bool = False
-    returns_meta: bool = False
-    # "rpc": a transaction as the user calling public.<rpc>; "status": answered from the token alone.
-    kind: Literal["rpc", "status"] = "rpc"
-    title: str = field(default="")
-
-    @property
-    def input_schema(self) -> dict[str, Any]:
-        """The JSON Schema of the arguments, generated from the input model (self-contained, no `$ref`)."""
-        return input_schema_of(self.input_model)
-
-    @property
-    def output_schema(self) -> dict[str, Any]:
-        """The JSON Schema of the call's structuredContent, success or error (tool_schemas.py)."""
-        return output_schema_of(self.output_model, paginated=self.returns_meta, enveloped=self.kind == "rpc")
-
-    @property
-    def summary(self) -> str:
-        """The description's first sentence, for one-line listings (`atoms tools`)."""
-        first = self.description.split(". ", 1)[0].rstrip(".")
-        return first + "."
+__all__ = ["TOOLS", "TOOLS_BY_NAME", "ToolSpec", "Toolset"]
 
 
-_PAGE = (
-    "Paginated: meta has total_count, limit, offset, has_more; ask again with offset += limit while has_more "
-    "(a page too large for one result comes back shorter, with limit = the rows returned)."
-)
+_PAGE = PAGE_NOTE
 
 TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
@@ -80,9 +38,10 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="atoms_list_projects",
         title="List projects",
         description=(
-            "List the projects you can see, with your role and item counts. Start here: every other tool needs a "
-            "project_id from this list. Returns [{id, name, description, org_id, org_name, role, item_counts, "
-            f"updated_at}}]. {_PAGE}"
+            "List the projects you can see, with your role and item counts; archived (read-only) projects only with "
+            "include_archived. Start here: every other tool needs a project_id (or org_id) from this list. Returns "
+            "[{id, name, description, org_id, org_name, role, item_counts, updated_at, archived, archived_at}]. "
+            f"{_PAGE}"
         ),
         input_model=models.ListProjectsInput,
         output_model=models.ListProjectsOutput,
@@ -324,8 +283,9 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="atoms_get_audit_log",
         title="MCP audit log",
         description=(
-            "The project's record of MCP tool calls (admins only), newest first, filterable by tool, user, status "
-            f"(success or error) and time range: who called which tool with which (sanitised) arguments. {_PAGE}"
+            "The record of MCP tool calls (admins only), newest first: a project's (project_id) or the "
+            "organisation-level calls such as the team tools (org_id), filterable by tool, user, status (success or "
+            f"error) and time range: who called which tool with which (sanitised) arguments. {_PAGE}"
         ),
         input_model=models.GetAuditLogInput,
         output_model=models.GetAuditLogOutput,
@@ -338,8 +298,9 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="atoms_verify_history",
         title="Verify history",
         description=(
-            "Check that the project's change history is tamper-free by recomputing its hash chain (any member). "
-            "Reports whether it is intact and, if not, the first broken link."
+            "Check that a change history is tamper-free by recomputing its hash chain: a project's (project_id, any "
+            "member) or an organisation's own membership and project history (org_id, admins). Reports whether it "
+            "is intact and, if not, the first broken link."
         ),
         input_model=models.VerifyHistoryInput,
         output_model=models.VerifyHistoryOutput,
@@ -347,6 +308,6 @@ TOOLS: tuple[ToolSpec, ...] = (
         read_only=True,
         idempotent=True,
     ),
-)
+) + TEAM_TOOLS
 
 TOOLS_BY_NAME: dict[str, ToolSpec] = {spec.name: spec for spec in TOOLS}

@@ -55,7 +55,8 @@ INSTRUCTIONS = (
 
 
 def to_mcp_tool(spec: ToolSpec) -> Tool:
-    """A registry row as the SDK's `Tool` (name, title, description, input and output schema, annotations)."""
+    """A registry row as the SDK's `Tool` (name, title, description, input and output schema, annotations,
+    toolset)."""
     return Tool(
         name=spec.name,
         title=spec.title or None,
@@ -69,6 +70,8 @@ def to_mcp_tool(spec: ToolSpec) -> Tool:
             idempotent_hint=spec.idempotent,
             open_world_hint=False,
         ),
+        # The toolset (read, write, admin, account): what an organisation policy can switch off as a group.
+        _meta={"atoms/toolset": spec.toolset},
     )
 
 

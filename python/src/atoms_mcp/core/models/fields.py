@@ -31,6 +31,7 @@ __all__ = [
     "LinkWord",
     "MultiLineText",
     "Offset",
+    "OrgId",
     "ProjectId",
     "ProjectInput",
     "SingleLineText",
@@ -82,6 +83,7 @@ def _iso_timestamp(value: str) -> str:
 
 
 ProjectId = Annotated[str, Field(pattern=UUID_PATTERN, description="Project UUID (from atoms_list_projects).")]
+OrgId = Annotated[str, Field(pattern=UUID_PATTERN, description="Organisation UUID (org_id in atoms_list_projects).")]
 ItemKey = Annotated[
     str, Field(pattern=ITEM_KEY_PATTERN, max_length=40, description="Item key such as REQ-001, TC-012 or NOTE-003.")
 ]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from atoms_mcp.core.models.fields import (
@@ -20,6 +20,8 @@ from atoms_mcp.core.models.fields import (
     LinkWord,
     MultiLineText,
     Offset,
+    OrgId,
+    ProjectId,
     ProjectInput,
     Timestamp,
     ToolInput,
@@ -91,6 +93,7 @@ class StatusOutput(ToolOutput):
 class ListProjectsInput(ToolInput):
     limit: Limit200 = 50
     offset: Offset = 0
+    include_archived: bool = Field(default=False, description="Also list archived (read-only) projects.")
 
 
 class ProjectRow(ToolOutput):
@@ -331,18 +334,26 @@ class ProjectSummaryOutput(ToolOutput):
     data: ProjectSummary
 
 
-class GetAuditLogInput(ProjectInput):
+class GetAuditLogInput(ToolInput):
+    project_id: ProjectId | SkipJsonSchema[None] = Field(default=None, description="A project's calls.")
+    org_id: OrgId | SkipJsonSchema[None] = Field(
+        default=None, description="Instead of project_id: the organisation-level calls (team tools) of an organisation."
+    )
     tool_name: str | SkipJsonSchema[None] = Field(
         default=None, max_length=128, pattern=r"^[A-Za-z0-9._-]+$", description="Only calls of this tool."
     )
     user_id: Annotated[str, Field(pattern=UUID_PATTERN)] | SkipJsonSchema[None] = Field(
         default=None, description="Only calls by this user (UUID)."
     )
-    status: Literal["success", "error"] | SkipJsonSchema[None] = None
+    status: Literal["success", "error", "cancelled", "rate_limited", "refused"] | SkipJsonSchema[None] = None
     since: Timestamp | SkipJsonSchema[None] = Field(default=None, description="ISO-8601, inclusive.")
     until: Timestamp | SkipJsonSchema[None] = Field(default=None, description="ISO-8601, exclusive.")
     limit: Limit200 = 50
     offset: Offset = 0
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> GetAuditLogInput:
+        return _exactly_one_scope(self)
 
 
 class AuditRow(ToolOutput):
@@ -368,8 +379,24 @@ class GetAuditLogOutput(ToolOutput):
     data: list[AuditRow]
 
 
-class VerifyHistoryInput(ProjectInput):
-    pass
+class VerifyHistoryInput(ToolInput):
+    project_id: ProjectId | SkipJsonSchema[None] = Field(default=None, description="A project's history chain.")
+    org_id: OrgId | SkipJsonSchema[None] = Field(
+        default=None, description="Instead of project_id: the organisation's own chain (admins)."
+    )
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> VerifyHistoryInput:
+        return _exactly_one_scope(self)
+
+
+_Scoped = TypeVar("_Scoped", GetAuditLogInput, VerifyHistoryInput)
+
+
+def _exactly_one_scope(model: _Scoped) -> _Scoped:
+    if (model.project_id is None) == (model.org_id is None):
+        raise ValueError("give exactly one of project_id or org_id")
+    return model
 
 
 class HistoryVerdict(ToolOutput):
