@@ -1,9 +1,10 @@
 -- Helpers for change reasons and for telling a member that an item was deleted.
--- Objects: private.project_requires_change_reason, private.use_change_reason, private.deleted_item_details,
+-- Objects: private.project_requires_change_reason, private.require_change_reason, private.deleted_item_details,
 --   private.raise_item_not_found; private.find_item (replaced: a deleted item's PT404 carries its details).
 -- Reasons: a write RPC that takes a reason validates it (1-1000 characters, text rules), refuses its absence when
---   the project's settings say require_change_reason, and puts it in the transaction-local setting
---   atoms.change_reason, which private.append_history copies into every change_history row the call writes.
+--   the project's settings say require_change_reason, and sets atoms.change_reason locally in its own body; it lasts
+--   until the RPC returns (the RPC's SET clause scopes it), and private.append_history copies it into every
+--   change_history row the call writes.
 -- Not found: PT404's DETAIL is a JSON object {deleted_at, deleted_by} when the item exists but is soft-deleted and
 --   the caller may see the project (the shim returns it as error.details), so a member knows to ask an admin for
 --   atoms_restore_item; to anybody else the item simply does not exist.
@@ -30,24 +31,24 @@ alter function private.project_requires_change_reason(uuid) owner to atoms_rpc_o
 revoke execute on function private.project_requires_change_reason(uuid) from public, anon;
 grant execute on function private.project_requires_change_reason(uuid) to authenticated, atoms_rpc_owner;
 
-create or replace function private.use_change_reason(project_id uuid, reason text, action text) returns text
+create or replace function private.require_change_reason(project_id uuid, reason text, action text) returns text
 language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
-  perform private.require_text(use_change_reason.reason, 'reason', 1, 1000);
-  if use_change_reason.reason is null and private.project_requires_change_reason(use_change_reason.project_id) then
-    raise exception 'reason is required: this project requires a reason for every %', use_change_reason.action
+  if require_change_reason.reason is not null then
+    perform private.require_text(require_change_reason.reason, 'reason', 1, 1000);
+  elsif private.project_requires_change_reason(require_change_reason.project_id) then
+    raise exception 'reason is required: this project requires a reason for every %', require_change_reason.action
       using errcode = '22023', hint = 'Say why in reason (1-1000 characters); it is kept in the item''s history.';
   end if;
-  perform pg_catalog.set_config('atoms.change_reason', coalesce(use_change_reason.reason, ''), true);
-  return use_change_reason.reason;
+  return coalesce(require_change_reason.reason, '');
 end;
 $$;
 
-comment on function private.use_change_reason(uuid, text, text) is
-'atoms: validates a write''s reason (null or 1-1000 characters of permitted text), refuses a missing one (22023) when private.project_requires_change_reason says so, and sets the transaction-local atoms.change_reason that private.append_history stores with every history row of the call; returns the reason.';
-revoke execute on function private.use_change_reason(uuid, text, text) from public, anon;
-grant execute on function private.use_change_reason(uuid, text, text) to atoms_rpc_owner;
+comment on function private.require_change_reason(uuid, text, text) is
+'atoms: validates a write''s reason (null or 1-1000 characters of permitted text) and refuses a missing one (22023) when private.project_requires_change_reason says so; returns the reason, '''' for none. The write RPC stores it with set_config(''atoms.change_reason'', ..., true) in its own body (a SET LOCAL made inside a function with a SET clause, such as this one, ends with that function), and private.append_history copies it into every history row the RPC writes.';
+revoke execute on function private.require_change_reason(uuid, text, text) from public, anon;
+grant execute on function private.require_change_reason(uuid, text, text) to atoms_rpc_owner;
 
 -- ---- deleted items ----
 create or replace function private.deleted_item_details(project_id uuid, item_key text) returns jsonb

@@ -33,7 +33,7 @@ begin
   entry.fields_changed := append_history.fields_changed;
   entry.old_values := append_history.old_values;
   entry.new_values := append_history.new_values;
-  -- Set by the write RPC through private.use_change_reason for its own transaction; '' or unset: no reason.
+  -- Set by the write RPC in its own body (private.require_change_reason); '' or unset: no reason.
   entry.reason := nullif(current_setting('atoms.change_reason', true), '');
   entry.hash_version := 1;
 
@@ -197,6 +197,6 @@ $$;
 
 alter function public.atoms_get_history(text, text, integer, integer) owner to atoms_rpc_owner;
 comment on function public.atoms_get_history(text, text, integer, integer) is
-'atoms tool atoms_get_history (STABLE): change history of one item, newest first (chain order within a transaction): its own events and the link events where it is either end (a link is stored under its source item), each with its reason. Works for soft-deleted items. limit 1-100 (20), offset >= 0; returns {data, meta {total_count, limit, offset, has_more}}. Security definer owned by atoms_rpc_owner: its caller-keyed policy sees soft-deleted items, which the authenticated policy hides.';
+'atoms tool atoms_get_history (viewer; security definer): change history of one item, newest first (chain order within a transaction): its own events and the link events where it is either end (a link is stored under its source item), each with its reason; works for soft-deleted items, which only the RPC owner''s caller-keyed policy sees; limit 1-100 (20), offset >= 0. Returns {data: [event], meta: {total_count, limit, offset, has_more}}.';
 revoke execute on function public.atoms_get_history(text, text, integer, integer) from public, anon;
 grant execute on function public.atoms_get_history(text, text, integer, integer) to authenticated;

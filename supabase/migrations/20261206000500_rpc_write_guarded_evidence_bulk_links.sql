@@ -207,7 +207,7 @@ begin
     raise exception 'nothing to update: give at least one of title, body, summary, domains, level, status'
       using errcode = '22023';
   end if;
-  perform private.use_change_reason(project, atoms_update_item.reason, 'update');
+  perform pg_catalog.set_config('atoms.change_reason', private.require_change_reason(project, atoms_update_item.reason, 'update'), true);
 
   org := private.lock_project_for_write(project);
   target := private.find_item(project, atoms_update_item.item_id, 'item');
@@ -238,7 +238,7 @@ end;
 $$;
 
 comment on function public.atoms_update_item(text, text, text, text, text, text[], text, text, text) is
-'atoms tool atoms_update_item (editor): changes the given fields of a live item (title single-line; domains replaces; status appends a test result, test cases only); reason (1-1000, required when the project''s settings say require_change_reason) is kept with the history rows. Returns {id, title, type, updated_fields}.';
+'atoms tool atoms_update_item (editor; security definer): changes only the given fields of a live item (domains replaces the list); status records a test result (test cases only); nothing given is 22023; reason (1-1000, required when the project''s settings say require_change_reason) is kept with the history rows. Returns {id, title, type, updated_fields}.';
 alter function public.atoms_update_item(text, text, text, text, text, text[], text, text, text) owner to atoms_rpc_owner;
 revoke execute on function public.atoms_update_item(text, text, text, text, text, text[], text, text, text) from public, anon;
 grant execute on function public.atoms_update_item(text, text, text, text, text, text[], text, text, text) to authenticated;
@@ -264,7 +264,7 @@ begin
   if atoms_delete_item.force is null then
     raise exception 'force must be true or false' using errcode = '22023';
   end if;
-  perform private.use_change_reason(project, atoms_delete_item.reason, 'delete');
+  perform pg_catalog.set_config('atoms.change_reason', private.require_change_reason(project, atoms_delete_item.reason, 'delete'), true);
   if atoms_delete_item.force and atoms_delete_item.reason is null then
     raise exception 'force needs a reason: say why the item and its links leave the traceability views'
       using errcode = '22023', hint = 'Pass reason (1-1000 characters); it is kept in the item''s history.';
@@ -299,7 +299,7 @@ end;
 $$;
 
 comment on function public.atoms_delete_item(text, text, boolean, text) is
-'atoms tool atoms_delete_item (editor): soft-deletes a live item (deleted_at/deleted_by; its links stay stored but leave every view). An item with live children or verification links is refused with PT409 and the impact as JSON DETAIL unless force is true and a reason is given; reason (1-1000; required with force or when the project requires reasons) is kept in history. Deleting an already deleted item -> PT404. Returns {id, title, type, deleted, message, reason, impact}.';
+'atoms tool atoms_delete_item (editor; security definer): soft-deletes a live item (deleted_at, deleted_by; its links stay stored but leave every view); an item with live children or verification links is refused with PT409 and the impact as JSON DETAIL unless force is true and a reason is given; reason (1-1000; required with force or when the project requires reasons) is kept in history; deleting an already deleted item is PT404 with its deleted_at and deleted_by. Returns {id, title, type, deleted, message, reason, impact}.';
 alter function public.atoms_delete_item(text, text, boolean, text) owner to atoms_rpc_owner;
 revoke execute on function public.atoms_delete_item(text, text, boolean, text) from public, anon;
 grant execute on function public.atoms_delete_item(text, text, boolean, text) to authenticated;
@@ -345,7 +345,7 @@ begin
     perform private.require_item_key(atoms_link_items.to_id, 'to_id');
     perform private.require_choice(atoms_link_items.type, 'type', array['parent', 'child', 'related', 'verifies', 'verified_by']);
     perform private.require_choice(atoms_link_items.action, 'action', array['add', 'remove']);
-    perform private.use_change_reason(project, atoms_link_items.reason, 'link change');
+    perform pg_catalog.set_config('atoms.change_reason', private.require_change_reason(project, atoms_link_items.reason, 'link change'), true);
     org := private.lock_project_for_write(project);
     return private.apply_link(
       org, project, atoms_link_items.from_id, atoms_link_items.to_id, atoms_link_items.type, atoms_link_items.action
@@ -360,7 +360,7 @@ begin
     raise exception 'links must have 1 to 500 links, got %', json_array_length(atoms_link_items.links)
       using errcode = '22023', hint = 'Split larger sets into calls of at most 500 links.';
   end if;
-  perform private.use_change_reason(project, atoms_link_items.reason, 'link change');
+  perform pg_catalog.set_config('atoms.change_reason', private.require_change_reason(project, atoms_link_items.reason, 'link change'), true);
   org := private.lock_project_for_write(project);
 
   for link_json, idx in
@@ -416,7 +416,7 @@ end;
 $$;
 
 comment on function public.atoms_link_items(text, text, text, text, text, json, text) is
-'atoms tool atoms_link_items (editor): add or remove (soft delete) relationships. One link (from_id, to_id, type, action): {from_id, to_id, type, action, changed, message}, errors raised. Or links, 1-500 of {from_id, to_id, type, action?}: each applied independently, {processed, changed, links: [{index, ...one-link result}], errors: [{index, from_id, to_id, type, error}]} (0-based index). Exactly one of the two forms. Adding an existing link and removing a missing one change nothing. reason (1-1000; required when the project requires reasons) is kept in history.';
+'atoms tool atoms_link_items (editor; security definer): adds or removes (soft-deletes) relationships, either one (from_id, to_id, type, action; errors raised) or 1-500 given as links [{from_id, to_id, type, action?}], each applied independently with errors by 0-based index; exactly one of the two forms; adding an existing link and removing a missing one succeed without change; reason (1-1000; required when the project requires reasons) is kept in history. Returns one link: {from_id, to_id, type, action, changed, message}; links: {processed, changed, links: [{index, from_id, to_id, type, action, changed, message}], errors: [{index, from_id, to_id, type, error}]}.';
 alter function public.atoms_link_items(text, text, text, text, text, json, text) owner to atoms_rpc_owner;
 revoke execute on function public.atoms_link_items(text, text, text, text, text, json, text) from public, anon;
 grant execute on function public.atoms_link_items(text, text, text, text, text, json, text) to authenticated;
@@ -452,9 +452,15 @@ begin
     raise exception 'run_at must not be in the future, got %', private.iso_utc(ran_at)
       using errcode = '22023', hint = 'Give when the test ran (ISO-8601 with a zone, e.g. 2026-11-30T12:00:00Z), or omit it for now.';
   end if;
-  perform private.require_single_line_text(atoms_record_test_result.build, 'build', 1, 200);
-  perform private.require_single_line_text(atoms_record_test_result.executed_by, 'executed_by', 1, 320);
-  perform private.require_single_line_text(atoms_record_test_result.evidence, 'evidence', 1, 2000);
+  if atoms_record_test_result.build is not null then
+    perform private.require_single_line_text(atoms_record_test_result.build, 'build', 1, 200);
+  end if;
+  if atoms_record_test_result.executed_by is not null then
+    perform private.require_single_line_text(atoms_record_test_result.executed_by, 'executed_by', 1, 320);
+  end if;
+  if atoms_record_test_result.evidence is not null then
+    perform private.require_single_line_text(atoms_record_test_result.evidence, 'evidence', 1, 2000);
+  end if;
 
   org := private.lock_project_for_write(project);
   target := private.find_item(project, atoms_record_test_result.item_id, 'item');
@@ -495,7 +501,7 @@ end;
 $$;
 
 comment on function public.atoms_record_test_result(text, text, text, text, text, text, text, text) is
-'atoms tool atoms_record_test_result (editor): appends a run (passed | failed | blocked | not-run, note <= 1000) of a live test case. run_at: when it ran (ISO-8601; not in the future, not before the test case existed; default now); build (<= 200), executed_by (a member''s email, resolved to executed_by_id, or a free name; <= 320), evidence (a URL or report id, <= 2000). recorded_at and the recorder (run_by = recorded_by) are the call''s. Returns {item_id, result, run_at, run_by, recorded_at, recorded_by, build, executed_by, executed_by_id, evidence, note, message}.';
+'atoms tool atoms_record_test_result (editor; security definer): appends a run (passed | failed | blocked | not-run, note <= 1000) of a live test case, with run_at (when it ran: ISO-8601, not in the future, not before the test case existed; default now), build (<= 200), executed_by (a member''s email, resolved to executed_by_id, or a free name; <= 320) and evidence (a URL or report id, <= 2000); recorded_at and the recorder (run_by = recorded_by) are the call''s. Returns {item_id, result, run_at, run_by, recorded_at, recorded_by, build, executed_by, executed_by_id, evidence, note, message}.';
 alter function public.atoms_record_test_result(text, text, text, text, text, text, text, text) owner to atoms_rpc_owner;
 revoke execute on function public.atoms_record_test_result(text, text, text, text, text, text, text, text) from public, anon;
 grant execute on function public.atoms_record_test_result(text, text, text, text, text, text, text, text) to authenticated;

@@ -120,7 +120,7 @@ end;
 $$;
 
 comment on function public.atoms_get_item(text, text) is
-'atoms tool atoms_get_item (STABLE): one live item with tags, ownership, relationships (keys of live linked items), links [] (atoms stores no external links), status (test case: latest result, else null); test cases add latest_result and test_results (newest run first by run_at, at most 100; each with run_at, build, executed_by, evidence, recorded_at, recorded_by, actor). Security invoker: another tenant''s item is PT404; a soft-deleted one PT404 with {id, deleted_at, deleted_by} as DETAIL.';
+'atoms tool atoms_get_item (viewer; security invoker): one live item with tags, ownership, relationships (keys of live linked items), links [] (atoms stores no external links) and status (test case: latest result by run_at, else null); another tenant''s item is PT404, a soft-deleted one PT404 with {id, deleted_at, deleted_by} as DETAIL for members. Returns the item; test cases add latest_result and test_results (newest run first by run_at, at most 100, each with run_at, build, executed_by, executed_by_id, evidence, recorded_at, recorded_by, actor).';
 revoke execute on function public.atoms_get_item(text, text) from public, anon;
 grant execute on function public.atoms_get_item(text, text) to authenticated;
 
@@ -196,7 +196,7 @@ $$;
 
 alter function public.atoms_project_summary(text) owner to atoms_rpc_owner;
 comment on function public.atoms_project_summary(text) is
-'atoms tool atoms_project_summary (STABLE): {project {id, name, org_name}, counts, coverage {covered, uncovered, total, coverage_percent}, tests {passed, failed, blocked, not-run, never_run} by each live test case''s latest result, recent_changes (last 10 history events, newest first, with item_id = key), history_intact}. Security definer owned by atoms_rpc_owner: names soft-deleted items in recent_changes and calls private.history_chain_intact.';
+'atoms tool atoms_project_summary (viewer; security definer): a project at a glance; definer so that recent_changes can name soft-deleted items and it may call private.history_chain_intact. Returns {project: {id, name, org_name}, counts, coverage: {covered, uncovered, total, coverage_percent}, tests: {passed, failed, blocked, not-run, never_run} (each live test case''s latest result by run_at), recent_changes (last 10 history events, newest first, with item_id = key), history_intact}.';
 revoke execute on function public.atoms_project_summary(text) from public, anon;
 grant execute on function public.atoms_project_summary(text) to authenticated;
 
