@@ -236,10 +236,27 @@ def test_get_item_of_a_test_case_has_its_latest_result_and_results_newest_first(
     tc = rpc(db, VIEWER, "atoms_get_item", project_id=p.id, item_id="TC-001")
     assert tc["status"] == "passed"
     assert [r["note"] for r in tc["test_results"]] == ["third", "second", "first"]
-    assert set(tc["test_results"][0]) == {"result", "note", "recorded_at", "recorded_by", "actor"}
+    assert set(tc["test_results"][0]) == {
+        "result",
+        "note",
+        "run_at",
+        "build",
+        "executed_by",
+        "executed_by_id",
+        "evidence",
+        "recorded_at",
+        "recorded_by",
+        "actor",
+    }
+    # Runs recorded without run_at ran when they were recorded.
+    assert tc["test_results"][0]["run_at"] == tc["test_results"][0]["recorded_at"]
     assert tc["latest_result"] == {
         "result": "passed",
         "note": "third",
+        "run_at": tc["test_results"][0]["run_at"],
+        "build": None,
+        "executed_by": None,
+        "evidence": None,
         "recorded_at": tc["test_results"][0]["recorded_at"],
     }
 
@@ -281,7 +298,9 @@ def test_get_history_is_newest_first_with_the_documented_shape_and_a_limit(proje
     _update(project, "REQ-001", summary="new summary")
     _update(project, "REQ-002", body="other item")
     project.link("hierarchy", "REQ-001", "REQ-002")
-    events = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-001")
+    page = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-001")
+    assert page["meta"] == {"total_count": 4, "limit": 20, "offset": 0, "has_more": False}
+    events = page["data"]
     assert [e["event_type"] for e in events] == ["linked", "updated", "updated", "created"]
     assert set(events[0]) == {
         "event_type",
@@ -292,6 +311,7 @@ def test_get_history_is_newest_first_with_the_documented_shape_and_a_limit(proje
         "fields_changed",
         "old_values",
         "new_values",
+        "reason",
     }
     assert events[1]["fields_changed"] == ["summary"]
     assert events[1]["old_values"] == {"summary": "s1"} and events[1]["new_values"] == {"summary": "new summary"}
@@ -300,7 +320,11 @@ def test_get_history_is_newest_first_with_the_documented_shape_and_a_limit(proje
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", events[0]["changed_at"])
     assert events[0]["changed_at"] >= events[1]["changed_at"] >= events[2]["changed_at"]
     limited = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-001", limit=2)
-    assert [e["event_type"] for e in limited] == ["linked", "updated"]
+    assert [e["event_type"] for e in limited["data"]] == ["linked", "updated"]
+    assert limited["meta"] == {"total_count": 4, "limit": 2, "offset": 0, "has_more": True}
+    rest = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-001", limit=2, offset=2)
+    assert [e["event_type"] for e in rest["data"]] == ["updated", "created"]
+    assert rest["meta"] == {"total_count": 4, "limit": 2, "offset": 2, "has_more": False}
 
 
 def test_get_history_orders_equal_timestamps_by_chain_position(project: Project) -> None:
@@ -308,12 +332,12 @@ def test_get_history_orders_equal_timestamps_by_chain_position(project: Project)
     same = datetime(2100, 1, 1, tzinfo=UTC)
     project.history("REQ-001", "updated", at=same, fields=("title",))
     project.history("REQ-001", "deleted", at=same)
-    events = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-001", limit=2)
+    events = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-001", limit=2)["data"]
     assert [e["event_type"] for e in events] == ["deleted", "updated"]
 
 
 def test_get_history_works_for_soft_deleted_items(project: Project) -> None:
-    events = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-003")
+    events = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-003")["data"]
     assert [e["event_type"] for e in events] == ["deleted", "created"]
     assert events[0]["fields_changed"] == ["deleted_at"]
 
@@ -322,7 +346,9 @@ def test_get_history_of_an_unknown_item_is_not_found(project: Project) -> None:
     assert rpc_error(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-404") == "PT404"
 
 
-@pytest.mark.parametrize("args", [{"limit": 0}, {"limit": 101}, {"item_id": "nope"}, {"project_id": "x"}])
+@pytest.mark.parametrize(
+    "args", [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"item_id": "nope"}, {"project_id": "x"}]
+)
 def test_get_history_rejects_bad_arguments(project: Project, args: dict[str, object]) -> None:
     call = {"project_id": project.id, "item_id": "REQ-001", **args}
     assert rpc_error(project.db, VIEWER, "atoms_get_history", **call) == "22023"

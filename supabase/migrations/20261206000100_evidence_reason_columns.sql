@@ -2,15 +2,15 @@
 -- project setting that makes a reason required.
 -- Objects: test_results.run_at, build, executed_by, executed_by_id, evidence (+ the index of "latest by run_at");
 --   change_history.reason; the index of link events by their target item; projects.settings.
--- Rules: run_at is when the test ran (recorded_at stays when it was recorded). Runs recorded before run_at existed
---   keep run_at null and ran when they were recorded: every reader orders by coalesce(run_at, recorded_at), the
---   expression the index holds (the rows are append-only, so they are not back-filled). change_history.reason is
+-- Rules: run_at is when the test ran, as the recorder stated it (recorded_at stays when it was recorded). A run
+--   recorded without one (and every run recorded before the column existed; the rows are append-only and are not
+--   back-filled) has run_at null and ran when it was recorded: every reader orders by coalesce(run_at, recorded_at),
+--   the expression the index holds. change_history.reason is
 --   nullable without a default: rows written before it hash as they did (DESIGN §3.7).
 -- Security: no new table; the tables' grants, policies and append-only guards apply to the new columns unchanged.
 
 -- ---- test results as evidence ----
 alter table public.test_results add column if not exists run_at timestamptz;
-alter table public.test_results alter column run_at set default now();
 alter table public.test_results add column if not exists build text;
 alter table public.test_results add column if not exists executed_by text;
 alter table public.test_results add column if not exists executed_by_id uuid;
@@ -31,7 +31,7 @@ create index if not exists test_results_item_id_run_at_idx on public.test_result
 );
 
 comment on column public.test_results.run_at is
-'When the test ran (given by the recorder, not in the future, not before the test case existed; default: when recorded). Null only on runs recorded before this column existed: those ran at recorded_at. Readers use coalesce(run_at, recorded_at).';
+'When the test ran, as the recorder stated it (not in the future, not before the test case existed). Null when not stated: the run is taken to have run when recorded. Readers use coalesce(run_at, recorded_at).';
 comment on column public.test_results.build is 'The version under test (a build number, tag or commit), as given; null when not given.';
 comment on column public.test_results.executed_by is
 'Who ran the test: a member''s email or a free name, as given; null when the recorder ran it.';

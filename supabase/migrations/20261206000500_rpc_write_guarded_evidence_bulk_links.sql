@@ -479,14 +479,14 @@ begin
   values (
     org, project, target.id, atoms_record_test_result.result::public.test_result,
     coalesce(atoms_record_test_result.note, ''), (select private.caller_id()), private.current_actor(),
-    coalesce(ran_at, now()), atoms_record_test_result.build, atoms_record_test_result.executed_by,
+    ran_at, atoms_record_test_result.build, atoms_record_test_result.executed_by,
     private.member_id_by_email(org, atoms_record_test_result.executed_by), atoms_record_test_result.evidence
   )
   returning * into recorded;
   return jsonb_build_object(
     'item_id', target.key,
     'result', recorded.result,
-    'run_at', private.iso_utc(recorded.run_at),
+    'run_at', private.iso_utc(coalesce(recorded.run_at, recorded.recorded_at)),
     'run_by', recorded.recorded_by,
     'recorded_at', private.iso_utc(recorded.recorded_at),
     'recorded_by', recorded.recorded_by,
@@ -501,7 +501,7 @@ end;
 $$;
 
 comment on function public.atoms_record_test_result(text, text, text, text, text, text, text, text) is
-'atoms tool atoms_record_test_result (editor; security definer): appends a run (passed | failed | blocked | not-run, note <= 1000) of a live test case, with run_at (when it ran: ISO-8601, not in the future, not before the test case existed; default now), build (<= 200), executed_by (a member''s email, resolved to executed_by_id, or a free name; <= 320) and evidence (a URL or report id, <= 2000); recorded_at and the recorder (run_by = recorded_by) are the call''s. Returns {item_id, result, run_at, run_by, recorded_at, recorded_by, build, executed_by, executed_by_id, evidence, note, message}.';
+'atoms tool atoms_record_test_result (editor; security definer): appends a run (passed | failed | blocked | not-run, note <= 1000) of a live test case, with run_at (when it ran: ISO-8601, not in the future, not before the test case existed; not given: when recorded), build (<= 200), executed_by (a member''s email, resolved to executed_by_id, or a free name; <= 320) and evidence (a URL or report id, <= 2000); recorded_at and the recorder (run_by = recorded_by) are the call''s. Returns {item_id, result, run_at, run_by, recorded_at, recorded_by, build, executed_by, executed_by_id, evidence, note, message}.';
 alter function public.atoms_record_test_result(text, text, text, text, text, text, text, text) owner to atoms_rpc_owner;
 revoke execute on function public.atoms_record_test_result(text, text, text, text, text, text, text, text) from public, anon;
 grant execute on function public.atoms_record_test_result(text, text, text, text, text, text, text, text) to authenticated;
