@@ -64,7 +64,8 @@ select 'project', l.project_id, l.org_id, l.project_id, l.source_item_id, 'linke
   jsonb_build_object('link_kind', l.link_kind, 'source_item_id', l.source_item_id, 'target_item_id', l.target_item_id),
   1, 100000 + row_number() over (partition by l.project_id order by l.id), repeat('0', 64), repeat('0', 64)
 from public.item_links as l;
-update public.items set deleted_at = '2026-06-01', deleted_by = %(admin)s where project_id = %(big)s and key = 'NOTE-00020';
+update public.items set deleted_at = '2026-06-01', deleted_by = %(admin)s
+where project_id = %(big)s and key = 'NOTE-00020';
 set session_replication_role = origin;
 """
 

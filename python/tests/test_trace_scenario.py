@@ -125,8 +125,8 @@ def test_bulk_links_apply_each_link_alone_and_report_errors_by_index(trial: psyc
             "from_id": "req-1",
             "to_id": "REQ-003",
             "type": "child",
-            "error": "from_id must be an item key such as REQ-001, TC-050 or NOTE-003 (upper-case prefix, hyphen, at least 3 "
-            'digits), got "req-1"',
+            "error": "from_id must be an item key such as REQ-001, TC-050 or NOTE-003 "
+            '(upper-case prefix, hyphen, at least 3 digits), got "req-1"',
         },
         {
             "index": 2,

@@ -32,7 +32,7 @@ revoke execute on function private.project_requires_change_reason(uuid) from pub
 grant execute on function private.project_requires_change_reason(uuid) to authenticated, atoms_rpc_owner;
 
 create or replace function private.require_change_reason(project_id uuid, reason text, action text) returns text
-language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   if require_change_reason.reason is not null then

@@ -199,4 +199,3 @@ comment on function public.atoms_project_summary(text) is
 'atoms tool atoms_project_summary (viewer; security definer): a project at a glance; definer so that recent_changes can name soft-deleted items and it may call private.history_chain_intact. Returns {project: {id, name, org_name}, counts, coverage: {covered, uncovered, total, coverage_percent}, tests: {passed, failed, blocked, not-run, never_run} (each live test case''s latest result by run_at), recent_changes (last 10 history events, newest first, with item_id = key), history_intact}.';
 revoke execute on function public.atoms_project_summary(text) from public, anon;
 grant execute on function public.atoms_project_summary(text) to authenticated;
-

@@ -179,8 +179,11 @@ class TraceInput(ItemInput):
         default=None, description="Follow only these link words."
     )
     related_depth: int = Field(
-        default=1, ge=0, le=10, description="Related links to follow per path, 0-10 (0: none); from a related item "
-        "only further related links are followed."
+        default=1,
+        ge=0,
+        le=10,
+        description="Related links to follow per path, 0-10 (0: none); from a related item "
+        "only further related links are followed.",
     )
 
 
