@@ -179,11 +179,11 @@ def test_bulk_links_apply_each_link_alone_and_report_errors_by_index(trial: psyc
             "error": "to_id REQ-404 not found in this project",
         },
     ]
-    assert [(r["index"], r["changed"], r["message"]) for r in out["links"]] == [
-        (0, True, "Relationship added: REQ-003 is related to REQ-006"),
-        (9, True, "Relationship added: TC-003 verifies REQ-004"),
-        (10, True, "Relationship removed: TC-001 verifies REQ-003"),
-        (11, True, "Relationship added: TC-001 verifies REQ-003"),
+    assert out["links"] == [
+        {"index": 0, "from_id": "REQ-003", "to_id": "REQ-006", "type": "related", "action": "add", "changed": True},
+        {"index": 9, "from_id": "TC-003", "to_id": "REQ-004", "type": "verifies", "action": "add", "changed": True},
+        {"index": 10, "from_id": "TC-001", "to_id": "REQ-003", "type": "verifies", "action": "remove", "changed": True},
+        {"index": 11, "from_id": "TC-001", "to_id": "REQ-003", "type": "verifies", "action": "add", "changed": True},
     ]
     assert (out["processed"], out["changed"]) == (4, 4)
     # Only the four good links wrote anything (one removed and re-added: +2 live links overall).

@@ -396,7 +396,8 @@ begin
       if (outcome -> 'changed')::boolean then
         changed_count := changed_count + 1;
       end if;
-      done := done || jsonb_build_array(jsonb_build_object('index', idx) || outcome);
+      -- Without the sentence: 500 results stay well inside a tool result's size budget.
+      done := done || jsonb_build_array(jsonb_build_object('index', idx) || (outcome - 'message'));
     exception
       when sqlstate '22023' or sqlstate 'PT404' or check_violation then
         get stacked diagnostics err_text = message_text;
@@ -416,7 +417,7 @@ end;
 $$;
 
 comment on function public.atoms_link_items(text, text, text, text, text, json, text) is
-'atoms tool atoms_link_items (editor; security definer): adds or removes (soft-deletes) relationships, either one (from_id, to_id, type, action; errors raised) or 1-500 given as links [{from_id, to_id, type, action?}], each applied independently with errors by 0-based index; exactly one of the two forms; adding an existing link and removing a missing one succeed without change; reason (1-1000; required when the project requires reasons) is kept in history. Returns one link: {from_id, to_id, type, action, changed, message}; links: {processed, changed, links: [{index, from_id, to_id, type, action, changed, message}], errors: [{index, from_id, to_id, type, error}]}.';
+'atoms tool atoms_link_items (editor; security definer): adds or removes (soft-deletes) relationships, either one (from_id, to_id, type, action; errors raised) or 1-500 given as links [{from_id, to_id, type, action?}], each applied independently with errors by 0-based index; exactly one of the two forms; adding an existing link and removing a missing one succeed without change; reason (1-1000; required when the project requires reasons) is kept in history. Returns one link: {from_id, to_id, type, action, changed, message}; links: {processed, changed, links: [{index, from_id, to_id, type, action, changed}], errors: [{index, from_id, to_id, type, error}]}.';
 alter function public.atoms_link_items(text, text, text, text, text, json, text) owner to atoms_rpc_owner;
 revoke execute on function public.atoms_link_items(text, text, text, text, text, json, text) from public, anon;
 grant execute on function public.atoms_link_items(text, text, text, text, text, json, text) to authenticated;

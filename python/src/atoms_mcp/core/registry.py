@@ -281,7 +281,8 @@ TOOLS: tuple[ToolSpec, ...] = (
             "requirement), `verified_by` (requirement -> test case). Adding an existing link or removing a missing "
             "one succeeds without change. One link: from_id, to_id, type, action; returns {from_id, to_id, type, "
             "action, changed, message}. Many: links (1-500 of {from_id, to_id, type, action}), each applied on its "
-            "own; returns {processed, changed, links:[{index, ...}], errors:[{index, from_id, to_id, type, error}]}. "
+            "own; returns {processed, changed, links:[{index, from_id, to_id, type, action, changed}], errors:[{index, "
+            "from_id, to_id, type, error}]}. "
             "reason is kept in history."
         ),
         input_model=models.LinkItemsInput,
