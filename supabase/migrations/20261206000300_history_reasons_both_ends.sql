@@ -173,7 +173,7 @@ begin
         from public.change_history as ch
         where ch.item_id = iid and ch.project_id = pid
         order by ch.changed_at desc, ch.chain_seq desc
-        limit page_limit + page_offset
+        limit page_limit::bigint + page_offset
       )
       union all
       (
@@ -184,7 +184,7 @@ begin
           and ch.event_type in ('linked', 'unlinked')
           and ch.project_id = pid
         order by ch.changed_at desc, ch.chain_seq desc
-        limit page_limit + page_offset
+        limit page_limit::bigint + page_offset
       )
     ) as e
     order by e.changed_at desc, e.chain_seq desc
