@@ -63,7 +63,9 @@ def test_a_comment_naming_the_wrong_role_or_security_is_reported(db: psycopg.Con
         "comment on function public.atoms_get_item(text, text) is"
         " 'atoms tool atoms_get_item (viewer; security definer): one item. Returns the item.'"
     )
-    db.execute("comment on function public.atoms_trace(text, text, text, integer, text[]) is 'atoms: a trace.'")
+    db.execute(
+        "comment on function public.atoms_trace(text, text, text, integer, text[], integer) is 'atoms: a trace.'"
+    )
     assert comment_problems(db, CONTRACT) == [
         "atoms_get_item: comment says security 'definer', expected 'invoker'",
         "atoms_restore_item: comment says role 'editor', expected 'admin'",

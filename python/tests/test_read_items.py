@@ -239,10 +239,27 @@ def test_get_item_of_a_test_case_has_its_latest_result_and_results_newest_first(
     tc = rpc(db, VIEWER, "atoms_get_item", project_id=p.id, item_id="TC-001")
     assert tc["status"] == "passed"
     assert [r["note"] for r in tc["test_results"]] == ["third", "second", "first"]
-    assert set(tc["test_results"][0]) == {"result", "note", "recorded_at", "recorded_by", "actor"}
+    assert set(tc["test_results"][0]) == {
+        "result",
+        "note",
+        "run_at",
+        "build",
+        "executed_by",
+        "executed_by_id",
+        "evidence",
+        "recorded_at",
+        "recorded_by",
+        "actor",
+    }
+    # Runs recorded without run_at ran when they were recorded.
+    assert tc["test_results"][0]["run_at"] == tc["test_results"][0]["recorded_at"]
     assert tc["latest_result"] == {
         "result": "passed",
         "note": "third",
+        "run_at": tc["test_results"][0]["run_at"],
+        "build": None,
+        "executed_by": None,
+        "evidence": None,
         "recorded_at": tc["test_results"][0]["recorded_at"],
     }
 
@@ -284,7 +301,9 @@ def test_get_history_is_newest_first_with_the_documented_shape_and_a_limit(proje
     _update(project, "REQ-001", summary="new summary")
     _update(project, "REQ-002", body="other item")
     project.link("hierarchy", "REQ-001", "REQ-002")
-    events = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-001")["data"]
+    page = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-001")
+    assert page["meta"] == {"total_count": 4, "limit": 20, "offset": 0, "has_more": False}
+    events = page["data"]
     assert [e["event_type"] for e in events] == ["linked", "updated", "updated", "created"]
     assert set(events[0]) == {
         "event_type",
@@ -295,6 +314,7 @@ def test_get_history_is_newest_first_with_the_documented_shape_and_a_limit(proje
         "fields_changed",
         "old_values",
         "new_values",
+        "reason",
     }
     assert events[1]["fields_changed"] == ["summary"]
     assert events[1]["old_values"] == {"summary": "s1"} and events[1]["new_values"] == {"summary": "new summary"}
@@ -310,6 +330,8 @@ def test_get_history_is_newest_first_with_the_documented_shape_and_a_limit(proje
     assert rest["meta"] == {"total_count": 4, "limit": 2, "offset": 2, "has_more": False}
     past = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-001", offset=9)
     assert past == {"data": [], "meta": {"total_count": 4, "limit": 20, "offset": 9, "has_more": False}}
+    beyond = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-001", offset=2147483647)
+    assert beyond["data"] == [] and beyond["meta"]["total_count"] == 4 and not beyond["meta"]["has_more"]
 
 
 def test_get_history_orders_equal_timestamps_by_chain_position(project: Project) -> None:

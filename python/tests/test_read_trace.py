@@ -40,8 +40,24 @@ def test_trace_result_has_the_documented_shape(project: Project) -> None:
     assert set(result) == {"root", "direction", "items", "total_count"}
     assert result["root"] == "REQ-002" and result["direction"] == "upstream"
     assert result["items"] == [
-        {"id": "NOTE-001", "title": "Title of NOTE-001", "type": "note", "relationship": "related", "depth": 1},
-        {"id": "REQ-001", "title": "Title of REQ-001", "type": "requirement", "relationship": "parent", "depth": 1},
+        {
+            "id": "NOTE-001",
+            "title": "Title of NOTE-001",
+            "type": "note",
+            "relationship": "related",
+            "link_kind": "related",
+            "via": "REQ-002",
+            "depth": 1,
+        },
+        {
+            "id": "REQ-001",
+            "title": "Title of REQ-001",
+            "type": "requirement",
+            "relationship": "parent",
+            "link_kind": "hierarchy",
+            "via": "REQ-002",
+            "depth": 1,
+        },
     ]
     assert result["total_count"] == 2
 
@@ -65,9 +81,23 @@ def test_downstream_follows_children_and_verifying_tests(project: Project) -> No
     ]
 
 
-def test_both_directions_reach_everything_connected(project: Project) -> None:
-    keys = {k for k, _, _ in walk(project, "NOTE-001", "both")}
-    assert keys == {"REQ-001", "REQ-002", "REQ-003", "TC-001", "TC-002"}
+def test_both_is_the_union_of_upstream_and_downstream(project: Project) -> None:
+    up = walk(project, "REQ-002", "upstream")
+    down = walk(project, "REQ-002", "downstream")
+    both = walk(project, "REQ-002", "both")
+    assert sorted(both) == sorted(set(up) | set(down))
+    assert both == [
+        ("NOTE-001", "related", 1),
+        ("REQ-001", "parent", 1),
+        ("REQ-003", "child", 1),
+        ("TC-001", "verified_by", 1),
+        ("TC-002", "verified_by", 2),
+    ]
+
+
+def test_from_a_related_item_only_related_links_are_followed(project: Project) -> None:
+    # NOTE-001 is related to REQ-002; REQ-002's parents, children and tests are not NOTE-001's.
+    assert walk(project, "NOTE-001", "both") == [("REQ-002", "related", 1)]
 
 
 def test_relationship_types_narrow_what_the_direction_follows(project: Project) -> None:
@@ -75,13 +105,31 @@ def test_relationship_types_narrow_what_the_direction_follows(project: Project) 
         ("REQ-002", "child", 1),
         ("REQ-003", "child", 2),
     ]
+    # both never turns around: TC-001 verifies the parent REQ-002, not REQ-003, so it is not part of REQ-003's trace.
     assert walk(project, "REQ-003", "both", relationship_types=["verified_by", "parent"]) == [
         ("REQ-002", "parent", 1),
         ("TC-002", "verified_by", 1),
         ("REQ-001", "parent", 2),
-        ("TC-001", "verified_by", 2),
     ]
     assert walk(project, "REQ-001", "upstream", relationship_types=["child"]) == []
+
+
+def test_related_depth_bounds_the_related_hops_of_a_path(project: Project) -> None:
+    # NOTE-001 ~ NOTE-002 ~ NOTE-003 (related), NOTE-001 ~ REQ-002 from the fixture.
+    project.item("NOTE-002")
+    project.item("NOTE-003")
+    project.link("related", "NOTE-001", "NOTE-002")
+    project.link("related", "NOTE-002", "NOTE-003")
+    related = {0: [], 1: ["NOTE-001"], 2: ["NOTE-001", "NOTE-002"], 3: ["NOTE-001", "NOTE-002", "NOTE-003"]}
+    for hops, keys in related.items():
+        items = trace(project, "REQ-002", "upstream", related_depth=hops)["items"]
+        assert [i["id"] for i in items if i["relationship"] == "related"] == keys
+        assert [(i["id"], i["via"]) for i in items if i["relationship"] == "related"] == list(
+            zip(keys, ["REQ-002", "NOTE-001", "NOTE-002"][: len(keys)], strict=True)
+        )
+    # From REQ-001 the path to NOTE-001 runs child (REQ-002) then related: one related hop, allowed by default.
+    assert ("NOTE-001", "related", 2) in walk(project, "REQ-001", "downstream")
+    assert ("NOTE-001", "related", 2) not in walk(project, "REQ-001", "downstream", related_depth=0)
 
 
 def test_depth_limits_the_walk(project: Project) -> None:
@@ -190,6 +238,8 @@ def test_the_cap_cuts_the_level_that_crosses_it(db: psycopg.Connection) -> None:
         "title": "Title of REQ-002",
         "type": "requirement",
         "relationship": "child",
+        "link_kind": "hierarchy",
+        "via": "REQ-001",
         "depth": 1,
     }
     assert [i["id"] for i in result["items"][1:]] == [f"REQ-{n}" for n in range(1000, 1199)]
@@ -209,6 +259,9 @@ def test_the_cap_cuts_the_level_that_crosses_it(db: psycopg.Connection) -> None:
         {"relationship_types": ["child", None]},
         {"item_id": "REQ-1"},
         {"project_id": "zzz"},
+        {"related_depth": -1},
+        {"related_depth": 11},
+        {"related_depth": None},
     ],
 )
 def test_trace_rejects_bad_arguments(project: Project, args: dict[str, object]) -> None:

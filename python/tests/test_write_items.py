@@ -45,7 +45,7 @@ def test_create_with_a_missing_or_deleted_parent_writes_nothing(db: psycopg.Conn
         with raises_sqlstate(conn, "PT404") as info:
             rpc(conn, "atoms_create_item", project_id=P, type="note", title="t", parent_ids=["REQ-001", "REQ-999"])
         assert "REQ-999" in str(info.value)
-        rpc(conn, "atoms_delete_item", project_id=P, item_id="REQ-008")
+        rpc(conn, "atoms_delete_item", project_id=P, item_id="REQ-008", force=True, reason="superseded")
         with raises_sqlstate(conn, "PT404") as info:
             rpc(conn, "atoms_create_item", project_id=P, type="note", title="t", parent_ids=["REQ-008"])
         assert "deleted" in str(info.value)
@@ -115,13 +115,24 @@ def test_status_records_a_test_result_for_test_cases_only(db: psycopg.Connection
 
 def test_updating_or_deleting_a_deleted_item_is_not_found(db: psycopg.Connection) -> None:
     with as_principal(db, EDITOR) as conn:
-        out = rpc(conn, "atoms_delete_item", project_id=P, item_id="REQ-004")
+        out = rpc(conn, "atoms_delete_item", project_id=P, item_id="REQ-004", force=True, reason="lamp dropped")
         assert out == {
             "id": "REQ-004",
             "title": "Fault indicator lamp",
             "type": "requirement",
             "deleted": True,
             "message": "Item REQ-004 has been soft-deleted",
+            "reason": "lamp dropped",
+            "impact": {
+                "id": "REQ-004",
+                "children": [],
+                "parents": ["REQ-008"],
+                "verified_by": ["TC-004"],
+                "verifies": [],
+                "related": [],
+                "link_count": 2,
+                "requirements_losing_coverage": [],
+            },
         }
         row = item(conn, "REQ-004")
         assert row["deleted_at"] is not None and row["deleted_by"] == EDITOR.user_id
@@ -134,7 +145,7 @@ def test_updating_or_deleting_a_deleted_item_is_not_found(db: psycopg.Connection
 
 def test_restore_undoes_a_soft_delete_and_is_logged(db: psycopg.Connection) -> None:
     with as_principal(db, ADMIN) as conn:
-        rpc(conn, "atoms_delete_item", project_id=P, item_id="TC-003")
+        rpc(conn, "atoms_delete_item", project_id=P, item_id="TC-003", force=True, reason="rewritten")
         out = rpc(conn, "atoms_restore_item", project_id=P, item_id="TC-003")
         assert out["restored"] is True and out["message"] == "Item TC-003 has been restored"
         assert item(conn, "TC-003")["deleted_at"] is None

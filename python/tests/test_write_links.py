@@ -116,7 +116,7 @@ def test_refused_links_are_validation_errors_and_write_nothing(
 
 def test_links_to_a_deleted_item_are_refused_but_can_still_be_removed(db: psycopg.Connection) -> None:
     with as_principal(db, EDITOR) as conn:
-        rpc(conn, "atoms_delete_item", project_id=P, item_id="REQ-005")
+        rpc(conn, "atoms_delete_item", project_id=P, item_id="REQ-005", force=True, reason="obsolete")
         with raises_sqlstate(conn, "PT404") as info:
             link(conn, "TC-008", "verifies", "REQ-005")
         assert "deleted" in str(info.value)

@@ -89,9 +89,11 @@ select is(
   pg_temp.as_viewer(
     $c$ select public.atoms_trace(project_id => 'a0000000-0000-4000-8000-000000000101', item_id => 'REQ-007', direction => 'upstream') $c$
   ) -> 'items',
-  '[{"id": "REQ-002", "title": "Anti-lock braking", "type": "requirement", "relationship": "parent", "depth": 1},
-    {"id": "REQ-001", "title": "Brake on pedal press", "type": "requirement", "relationship": "parent", "depth": 2}]'::jsonb,
-  'an upstream trace climbs the hierarchy one depth at a time'
+  '[{"id": "REQ-002", "title": "Anti-lock braking", "type": "requirement", "relationship": "parent",
+     "link_kind": "hierarchy", "via": "REQ-007", "depth": 1},
+    {"id": "REQ-001", "title": "Brake on pedal press", "type": "requirement", "relationship": "parent",
+     "link_kind": "hierarchy", "via": "REQ-002", "depth": 2}]'::jsonb,
+  'an upstream trace climbs the hierarchy one depth at a time, each item naming the item it was reached from'
 );
 
 select matches(

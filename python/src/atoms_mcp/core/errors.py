@@ -11,11 +11,14 @@
 Database errors are mapped by SQLSTATE through `SQLSTATE_TO_ERROR` (`from_database_error`). Only our own
 SQLSTATEs carry the database's primary message through (the RPCs word them for the user); anything else
 becomes an `AtomsError` with a generic message, so no SQL text, constraint or table name ever leaks.
+NOT_FOUND and CONFLICT may carry structured `details`: the RPC puts a JSON object in the error's DETAIL (a deleted
+item's `{id, deleted_at, deleted_by}`, a refused delete's impact).
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import json
+from typing import Any, ClassVar, cast
 
 import psycopg
 
@@ -138,7 +141,24 @@ def from_database_error(error: psycopg.Error) -> AtomsError:
         message = _GENERIC.get(sqlstate, INTERNAL_MESSAGE)
     if cls is RateLimitedError:
         return RateLimitedError(message, retry_after_seconds=_retry_after(diag.message_detail))
+    if sqlstate in _DETAILED:
+        return cls(message, details=_json_details(diag.message_detail))
     return cls(message)
+
+
+# SQLSTATEs whose DETAIL, when it is a JSON object, is returned to the caller as error.details.
+_DETAILED = {"PT404", "PT409"}
+
+
+def _json_details(detail: str | None) -> dict[str, Any] | None:
+    """The JSON object an RPC put in DETAIL, or None (no detail, or not a JSON object)."""
+    if not detail:
+        return None
+    try:
+        parsed: Any = json.loads(detail)
+    except ValueError:
+        return None
+    return cast(dict[str, Any], parsed) if isinstance(parsed, dict) else None
 
 
 def _retry_after(detail: str | None) -> int:

@@ -116,7 +116,9 @@ TOOLS: tuple[ToolSpec, ...] = (
         title="Item history",
         description=(
             "The change history of one item, newest first (also for deleted items): who changed what, when, "
-            f"through which client (actor user or mcp_<client>), with old and new values. {_PAGE}"
+            "through which client (actor user or mcp_<client>), with old and new values and the reason given; link "
+            "events appear in the history of both linked items. Use it to audit an item or to find who deleted it. "
+            f"{_PAGE}"
         ),
         input_model=models.GetHistoryInput,
         output_model=models.GetHistoryOutput,
@@ -144,8 +146,10 @@ TOOLS: tuple[ToolSpec, ...] = (
         title="Trace links",
         description=(
             "Follow traceability links from one item: upstream (parents, requirements it verifies), downstream "
-            "(children, verifying test cases) or both, to a depth of 1-10; related links both ways. Use it for "
-            "impact analysis. Returns {root, direction, items:[{id, title, type, relationship, depth}], total_count}."
+            "(children, verifying test cases) or both (upstream and downstream together; never siblings), to a "
+            "depth of 1-10; related links both ways, related_depth hops. Use it for impact analysis. Each item "
+            "names via, the key it was reached from, so the items rebuild the tree. Returns {root, direction, "
+            "items:[{id, title, type, relationship, link_kind, via, depth}], total_count}."
         ),
         input_model=models.TraceInput,
         output_model=models.TraceOutput,
@@ -199,8 +203,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         title="Update item",
         description=(
             "Change fields of an existing item (editors and admins); only the fields you give change, domains "
-            "replaces the whole list, status records a test result for a test case. Returns {id, title, type, "
-            "updated_fields}."
+            "replaces the whole list, status records a test result for a test case. reason says why (kept in "
+            "history; required when the project requires reasons). Returns {id, title, type, updated_fields}."
         ),
         input_model=models.UpdateItemInput,
         output_model=models.UpdateItemOutput,
@@ -214,8 +218,10 @@ TOOLS: tuple[ToolSpec, ...] = (
         title="Delete item",
         description=(
             "Soft-delete an item (editors and admins): it disappears from lists, search, coverage and traces but "
-            "keeps its history, and an admin can restore it with atoms_restore_item. Confirm with the user first. "
-            "Returns {id, title, type, deleted, message}."
+            "keeps its history, and an admin can restore it with atoms_restore_item. An item with live children or "
+            "verification links is refused with CONFLICT and the impact in error.details (children, verified_by, "
+            "verifies, requirements_losing_coverage); show it to the user, and only with their consent pass "
+            "force: true and a reason. Returns {id, title, type, deleted, message, reason, impact}."
         ),
         input_model=models.DeleteItemInput,
         output_model=models.DeleteItemOutput,
@@ -228,11 +234,15 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="atoms_link_items",
         title="Link items",
         description=(
-            "Add or remove a link between two items of a project (editors and admins). Words read from from_id to "
+            "Add or remove links between items of a project (editors and admins). Words read from from_id to "
             "to_id: `child` (to_id becomes a child of from_id), `parent`, `related`, `verifies` (test case -> "
             "requirement), `verified_by` (requirement -> test case). Adding an existing link or removing a missing "
             "one succeeds without change. Destructive: action `remove` deletes a link (its history keeps it). "
-            "Returns {from_id, to_id, type, action, message}."
+            "One link: from_id, to_id, type, action; returns {from_id, to_id, type, "
+            "action, changed, message}. Many: links (1-500 of {from_id, to_id, type, action}), each applied on its "
+            "own; returns {processed, changed, links:[{index, from_id, to_id, type, action, changed}], errors:[{index, "
+            "from_id, to_id, type, error}]}. "
+            "reason is kept in history."
         ),
         input_model=models.LinkItemsInput,
         output_model=models.LinkItemsOutput,
@@ -246,7 +256,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         title="Bulk import",
         description=(
             "Create up to 100 items in one call (editors and admins), in order; parent_id may name an item created "
-            "earlier in the same call. Items are independent: a bad item is reported in errors (0-based index) and "
+            "earlier in the same call, and a test case's verifies lists the requirements it verifies (keys or "
+            "#index of earlier items). Items are independent: a bad item is reported in errors (0-based index) and "
             "the rest are created. Returns {created, items:[{id, type, title}], errors:[{index, title, error}]}."
         ),
         input_model=models.BulkImportInput,
@@ -259,7 +270,10 @@ TOOLS: tuple[ToolSpec, ...] = (
         title="Record test result",
         description=(
             "Record the outcome of running a test case: passed, failed, blocked or not-run, with an optional note "
-            "(editors and admins). Returns {item_id, result, run_at, run_by, note, message}."
+            "(editors and admins), and as evidence when it ran (run_at; default now), the build under test, who "
+            "executed it (a member's email or a name) and an evidence reference (URL, report id). Returns "
+            "{item_id, result, run_at, run_by, recorded_at, recorded_by, build, executed_by, executed_by_id, "
+            "evidence, note, message}."
         ),
         input_model=models.RecordTestResultInput,
         output_model=models.RecordTestResultOutput,

@@ -34,6 +34,7 @@ __all__ = [
     "OrgId",
     "ProjectId",
     "ProjectInput",
+    "Reason",
     "SingleLineText",
     "Summary",
     "TestResult",
@@ -99,6 +100,15 @@ TestResult = Literal["passed", "failed", "blocked", "not-run"]
 LinkWord = Literal["parent", "child", "related", "verifies", "verified_by"]
 Limit200 = Annotated[Integer, Field(ge=1, le=200, description="Page size, 1-200.")]
 Offset = Annotated[Integer, Field(ge=0, le=INT4_MAX, description="Rows to skip (pagination).")]
+Reason = Annotated[
+    str,
+    *MultiLineText,
+    Field(
+        min_length=1,
+        max_length=1000,
+        description="Why (1-1000 characters), kept in the item's history; required when the project requires reasons.",
+    ),
+]
 Depth = Annotated[Integer, Field(ge=1, le=10, description="Levels to follow, 1-10.")]
 Timestamp = Annotated[
     str, AfterValidator(_iso_timestamp), Field(max_length=64, json_schema_extra={"format": "date-time"})

@@ -249,6 +249,7 @@ class HistoryEvent(ToolOutput):
     fields_changed: list[str] | None = None
     old_values: dict[str, Any] | None = None
     new_values: dict[str, Any] | None = None
+    reason: str | None = None
 
 
 class GetHistoryOutput(ToolOutput):
@@ -279,6 +280,13 @@ class TraceInput(ItemInput):
     relationship_types: Annotated[list[LinkWord], Field(min_length=1, max_length=5)] | SkipJsonSchema[None] = Field(
         default=None, description="Follow only these link words."
     )
+    related_depth: Integer = Field(
+        default=1,
+        ge=0,
+        le=10,
+        description="Related links to follow per path, 0-10 (0: none); from a related item "
+        "only further related links are followed.",
+    )
 
 
 class TracedItem(ToolOutput):
@@ -287,6 +295,8 @@ class TracedItem(ToolOutput):
     title: str
     relationship: str
     depth: int
+    via: str | None = None
+    link_kind: str | None = None
 
 
 class Trace(ToolOutput):

@@ -17,8 +17,11 @@ from atoms_mcp.core.models.fields import (
     LinkWord,
     MultiLineText,
     ProjectInput,
+    Reason,
+    SingleLineText,
     Summary,
     TestResult,
+    Timestamp,
     Title,
     ToolInput,
     ToolOutput,
@@ -37,7 +40,11 @@ __all__ = [
     "DeleteItemOutput",
     "DeletedItem",
     "ImportedItem",
+    "BulkLinkChange",
+    "BulkLinkError",
+    "BulkLinkResult",
     "LinkChange",
+    "LinkInput",
     "LinkItemsInput",
     "LinkItemsOutput",
     "RecordTestResultInput",
@@ -82,6 +89,7 @@ class UpdateItemInput(ItemInput):
     domains: Domains | SkipJsonSchema[None] = Field(default=None, description="Replaces all domains.")
     level: Level | SkipJsonSchema[None] = None
     status: TestResult | SkipJsonSchema[None] = Field(default=None, description="Test cases only: record a result.")
+    reason: Reason | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _something_to_change(self) -> UpdateItemInput:
@@ -103,7 +111,17 @@ class UpdateItemOutput(ToolOutput):
 
 
 class DeleteItemInput(ItemInput):
-    pass
+    force: bool = Field(
+        default=False,
+        description="Delete although the item has live children or verification links (needs a reason).",
+    )
+    reason: Reason | SkipJsonSchema[None] = None
+
+    @model_validator(mode="after")
+    def _force_needs_a_reason(self) -> DeleteItemInput:
+        if self.force and self.reason is None:
+            raise ValueError("force needs a reason: say why the item and its links leave the traceability views")
+        return self
 
 
 class DeletedItem(ToolOutput):
@@ -134,11 +152,40 @@ class RestoreItemOutput(ToolOutput):
     data: RestoredItem
 
 
+class LinkInput(ToolInput):
+    """One link of a bulk atoms_link_items call. Only the shape is checked here: value errors (a malformed key, an
+    unknown link word) are reported per link by the database, so one bad link does not stop the others."""
+
+    from_id: str
+    to_id: str
+    type: str = Field(description="parent | child | related | verifies | verified_by.")
+    action: str | SkipJsonSchema[None] = Field(default=None, description="add (default) or remove.")
+
+
 class LinkItemsInput(ProjectInput):
-    from_id: ItemKey
-    to_id: ItemKey
-    type: LinkWord = Field(description="`from A child to B`: B becomes a child of A; `from TC verifies to REQ`.")
-    action: Literal["add", "remove"] = "add"
+    from_id: ItemKey | SkipJsonSchema[None] = Field(default=None, description="One link: the item it starts from.")
+    to_id: ItemKey | SkipJsonSchema[None] = Field(default=None, description="One link: the item it goes to.")
+    type: LinkWord | SkipJsonSchema[None] = Field(
+        default=None, description="One link: `from A child to B`: B becomes a child of A; `from TC verifies to REQ`."
+    )
+    action: Literal["add", "remove"] = Field(default="add", description="One link: add (default) or remove.")
+    links: Annotated[list[LinkInput], Field(min_length=1, max_length=500)] | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Many links (1-500) instead of from_id/to_id/type: each applied on its own, errors by index.",
+    )
+    reason: Reason | SkipJsonSchema[None] = None
+
+    @model_validator(mode="after")
+    def _one_link_or_many(self) -> LinkItemsInput:
+        single = [name for name in ("from_id", "to_id", "type") if getattr(self, name) is not None]
+        if self.links is not None:
+            if single or "action" in self.model_fields_set:
+                named = ", ".join([*single, *(["action"] if "action" in self.model_fields_set else [])])
+                raise ValueError(f"give either links or from_id, to_id and type, not both (also given: {named})")
+        elif len(single) < 3:
+            missing = ", ".join(name for name in ("from_id", "to_id", "type") if getattr(self, name) is None)
+            raise ValueError(f"give from_id, to_id and type (one link) or links (1-500 links); missing: {missing}")
+        return self
 
 
 class LinkChange(ToolOutput):
@@ -150,8 +197,33 @@ class LinkChange(ToolOutput):
     message: str
 
 
+class BulkLinkChange(ToolOutput):
+    index: int
+    from_id: str
+    to_id: str
+    type: str
+    action: str
+    changed: bool
+
+
+class BulkLinkError(ToolOutput):
+    index: int
+    from_id: str | None = None
+    to_id: str | None = None
+    type: str | None = None
+    error: str
+
+
+class BulkLinkResult(ToolOutput):
+    processed: int
+    changed: int
+    links: list[BulkLinkChange]
+    errors: list[BulkLinkError]
+
+
 class LinkItemsOutput(ToolOutput):
-    data: LinkChange
+    # One link (from_id, to_id, type) answers a LinkChange; many (links) a BulkLinkResult.
+    data: LinkChange | BulkLinkResult
 
 
 class BulkItem(ToolInput):
@@ -166,6 +238,10 @@ class BulkItem(ToolInput):
     level: str | SkipJsonSchema[None] = None
     parent_id: str | SkipJsonSchema[None] = Field(
         default=None, description="Key of an existing item, or of one created earlier in this call."
+    )
+    verifies: list[str] | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Test cases: requirements it verifies (up to 50), each a key or #index of an earlier item here.",
     )
 
 
@@ -200,12 +276,24 @@ class RecordTestResultInput(ItemInput):
     note: Annotated[str, *MultiLineText] | SkipJsonSchema[None] = Field(
         default=None, max_length=1000, description="Up to 1000 characters."
     )
+    run_at: Timestamp | SkipJsonSchema[None] = Field(
+        default=None, description="When the test ran (ISO-8601; not in the future, not before the test case existed)."
+    )
+    build: Annotated[str, *SingleLineText] | SkipJsonSchema[None] = Field(
+        default=None, min_length=1, max_length=200, description="The version under test (build, tag, commit)."
+    )
+    executed_by: Annotated[str, *SingleLineText] | SkipJsonSchema[None] = Field(
+        default=None, min_length=1, max_length=320, description="Who ran it: a member's email or a name."
+    )
+    evidence: Annotated[str, *SingleLineText] | SkipJsonSchema[None] = Field(
+        default=None, min_length=1, max_length=2000, description="A reference to the evidence: a URL or report id."
+    )
 
 
 class RecordedResult(ToolOutput):
     item_id: str
     result: str
-    run_at: str
+    run_at: str | None = None
     run_by: str | None = None
     note: str | None = None
     message: str
