@@ -236,7 +236,15 @@ def test_get_item_of_a_test_case_has_its_latest_result_and_results_newest_first(
     tc = rpc(db, VIEWER, "atoms_get_item", project_id=p.id, item_id="TC-001")
     assert tc["status"] == "passed"
     assert [r["note"] for r in tc["test_results"]] == ["third", "second", "first"]
-    assert set(tc["test_results"][0]) == {"result", "note", "recorded_at", "recorded_by", "actor"}
+    assert set(tc["test_results"][0]) == {
+        "result",
+        "note",
+        "recorded_at",
+        "recorded_by",
+        "recorded_by_name",
+        "recorded_by_email",
+        "actor",
+    }
     assert tc["latest_result"] == {
         "result": "passed",
         "note": "third",
@@ -286,6 +294,8 @@ def test_get_history_is_newest_first_with_the_documented_shape_and_a_limit(proje
     assert set(events[0]) == {
         "event_type",
         "changed_by",
+        "changed_by_name",
+        "changed_by_email",
         "changed_at",
         "actor",
         "session_id",
