@@ -17,7 +17,7 @@ SIGN_UP = (
     "insert into auth.users (instance_id, id, aud, role, email, encrypted_password, email_confirmed_at,"
     " raw_app_meta_data, raw_user_meta_data, is_super_admin, created_at, updated_at, is_sso_user, is_anonymous)"
     " values ('00000000-0000-0000-0000-000000000000', %s, 'authenticated', 'authenticated', %s,"
-    " '$2a$10$abcdefghijklmnopqrstuv', now(), '{\"provider\": \"email\", \"providers\": [\"email\"]}', %s, null,"
+    ' \'$2a$10$abcdefghijklmnopqrstuv\', now(), \'{"provider": "email", "providers": ["email"]}\', %s, null,'
     " now(), now(), false, false)"
 )
 
@@ -59,7 +59,8 @@ def delete_account(conn: psycopg.Connection, user_id: str) -> None:
 def profile(conn: psycopg.Connection, user_id: str) -> dict[str, Any] | None:
     """The stored profile row (superuser read), or None."""
     row = conn.execute(
-        "select email, display_name, deleted_at is not null, redacted_at is not null from public.profiles where id = %s",
+        "select email, display_name, deleted_at is not null, redacted_at is not null"
+        " from public.profiles where id = %s",
         (user_id,),
     ).fetchone()
     if row is None:
@@ -92,6 +93,4 @@ def write_audit(conn: psycopg.Connection, user_id: str, tool_name: str) -> None:
     record = {"tool_name": tool_name, "status": "success", "duration_ms": 3, "user_id": user_id}
     with conn.transaction():
         act_as(conn, PRINCIPALS["gateway"])
-        conn.execute(
-            "select private.write_mcp_audit_batch(%s)", (Jsonb([record | {"project_id": ACME_PROJECT}]),)
-        )
+        conn.execute("select private.write_mcp_audit_batch(%s)", (Jsonb([record | {"project_id": ACME_PROJECT}]),))

@@ -5,9 +5,9 @@ a deleted account still show by name; rows written before names were recorded st
 from __future__ import annotations
 
 import shutil
-from concurrent.futures import ThreadPoolExecutor
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,7 @@ def test_every_record_shows_the_name_and_email_beside_the_id(db: psycopg.Connect
     tess = new_member(db, "tess@acme.test", "Tess Tester", "editor")
     key = create_item(db, tess, "Brakes hold on a slope", "test-case")
     record_result(db, tess, key, "passed")
-    write_audit(db, tess.user_id or "", "atoms_get_item")
+    write_audit(db, tess.user_id or "", "probe_before_rename")
 
     (created, recorded) = sorted(history(db, ADMIN, key), key=lambda e: e["event_type"])
     assert (created["event_type"], recorded["event_type"]) == ("created", "test_recorded")
@@ -67,7 +67,7 @@ def test_every_record_shows_the_name_and_email_beside_the_id(db: psycopg.Connect
         "Tess Tester",
         "tess@acme.test",
     )
-    (call,) = audit(db, "atoms_get_item")
+    (call,) = audit(db, "probe_before_rename")
     assert (call["user_id"], call["user_name"], call["user_email"]) == (tess.user_id, "Tess Tester", "tess@acme.test")
     with as_principal(db, ADMIN):
         recent = rpc(db, "atoms_project_summary", project_id=ACME_PROJECT)["recent_changes"][0]
@@ -83,11 +83,11 @@ def test_a_renamed_users_old_rows_keep_the_old_name(db: psycopg.Connection) -> N
     tess = new_member(db, "tess@acme.test", "Tess Tester", "editor")
     key = create_item(db, tess, "Brakes hold on a slope", "test-case")
     record_result(db, tess, key, "failed")
-    write_audit(db, tess.user_id or "", "atoms_get_item")
+    write_audit(db, tess.user_id or "", "probe_before_rename")
 
     rename(db, tess.user_id or "", name="Tess Married-Name", email="tess.m@acme.test")
     record_result(db, tess, key, "passed")
-    write_audit(db, tess.user_id or "", "atoms_get_coverage")
+    write_audit(db, tess.user_id or "", "probe_after_rename")
 
     events = sorted(history(db, ADMIN, key), key=lambda e: e["changed_at"])
     assert names(events, "changed_by") == [
@@ -99,8 +99,8 @@ def test_a_renamed_users_old_rows_keep_the_old_name(db: psycopg.Connection) -> N
         ("Tess Married-Name", "tess.m@acme.test"),
         ("Tess Tester", "tess@acme.test"),
     ]
-    assert names(audit(db, "atoms_get_item"), "user") == [("Tess Tester", "tess@acme.test")]
-    assert names(audit(db, "atoms_get_coverage"), "user") == [("Tess Married-Name", "tess.m@acme.test")]
+    assert names(audit(db, "probe_before_rename"), "user") == [("Tess Tester", "tess@acme.test")]
+    assert names(audit(db, "probe_after_rename"), "user") == [("Tess Married-Name", "tess.m@acme.test")]
     assert chain_intact(db)["intact"] is True
 
 
@@ -121,7 +121,7 @@ def test_a_deleted_user_still_shows_by_name_and_their_records_stay(db: psycopg.C
     tess = new_member(db, "tess@acme.test", "Tess Tester", "editor")
     key = create_item(db, tess, "Brakes hold on a slope", "test-case")
     record_result(db, tess, key, "passed")
-    write_audit(db, tess.user_id or "", "atoms_get_item")
+    write_audit(db, tess.user_id or "", "probe_before_rename")
     counted = "select (select count(*) from public.change_history), (select count(*) from public.test_results)"
     before = db.execute(counted).fetchone()
 
@@ -130,7 +130,7 @@ def test_a_deleted_user_still_shows_by_name_and_their_records_stay(db: psycopg.C
     assert db.execute(counted).fetchone() == before, "no record is removed with the account"
     assert names(history(db, ADMIN, key), "changed_by") == [("Tess Tester", "tess@acme.test")] * 2
     assert names(results(db, ADMIN, key), "recorded_by") == [("Tess Tester", "tess@acme.test")]
-    assert names(audit(db, "atoms_get_item"), "user") == [("Tess Tester", "tess@acme.test")]
+    assert names(audit(db, "probe_before_rename"), "user") == [("Tess Tester", "tess@acme.test")]
     assert chain_intact(db)["intact"] is True
     with as_principal(db, ADMIN):
         row = db.execute(
