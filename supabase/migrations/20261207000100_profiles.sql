@@ -158,25 +158,52 @@ using (id = any(array(select private.visible_profile_ids())));
 -- ---- backfill ----
 -- Everyone who is a member or appears in a record of an organisation, before this migration.
 insert into private.organization_people (org_id, user_id)
-select m.org_id, m.user_id from public.organization_members as m
+select
+  m.org_id,
+  m.user_id
+from public.organization_members as m
 union
-select h.org_id, h.changed_by from public.change_history as h where h.changed_by is not null
+select
+  h.org_id,
+  h.changed_by
+from public.change_history as h
+where h.changed_by is not null
 union
-select a.org_id, a.user_id from public.mcp_audit_log as a where a.org_id is not null and a.user_id is not null
+select
+  a.org_id,
+  a.user_id
+from public.mcp_audit_log as a
+where a.org_id is not null and a.user_id is not null
 union
-select r.org_id, r.recorded_by from public.test_results as r where r.recorded_by is not null
+select
+  r.org_id,
+  r.recorded_by
+from public.test_results as r
+where r.recorded_by is not null
 union
-select i.org_id, u.user_id
+select
+  i.org_id,
+  u.user_id
 from public.items as i
 cross join lateral (values (i.created_by), (i.updated_by), (i.deleted_by)) as u (user_id)
 where u.user_id is not null
 union
-select l.org_id, u.user_id
+select
+  l.org_id,
+  u.user_id
 from public.item_links as l
 cross join lateral (values (l.created_by), (l.deleted_by)) as u (user_id)
 where u.user_id is not null
 union
-select p.org_id, p.created_by from public.projects as p where p.created_by is not null
+select
+  p.org_id,
+  p.created_by
+from public.projects as p
+where p.created_by is not null
 union
-select o.id, o.created_by from public.organizations as o where o.created_by is not null
+select
+  o.id,
+  o.created_by
+from public.organizations as o
+where o.created_by is not null
 on conflict on constraint organization_people_pkey do nothing;

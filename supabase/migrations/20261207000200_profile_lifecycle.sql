@@ -166,10 +166,10 @@ grant execute on function public.service_role_redact_profile(uuid) to service_ro
 insert into public.profiles (id, email, display_name, created_at, updated_at, deleted_at)
 select
   u.id,
-  private.clean_person_text(u.email, 320),
-  private.profile_display_name(u.raw_user_meta_data),
-  coalesce(u.created_at, now()),
-  now(),
+  private.clean_person_text(u.email, 320) as email,
+  private.profile_display_name(u.raw_user_meta_data) as display_name,
+  coalesce(u.created_at, now()) as created_at,
+  now() as updated_at,
   u.deleted_at
 from auth.users as u
 on conflict on constraint profiles_pkey do nothing;
