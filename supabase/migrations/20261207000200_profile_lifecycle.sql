@@ -110,16 +110,17 @@ comment on function private.retire_profile() is
 'atoms: BEFORE DELETE trigger on auth.users: the profile becomes a tombstone and the user''s memberships end (private.retire_person) before the account row goes.';
 revoke execute on function private.retire_profile() from public, anon, authenticated;
 
+-- On a hosted project postgres may create triggers on auth.users but not comment on them (supabase_auth_admin owns the
+-- table): the trigger functions' comments say what each does.
+-- users_sync_profile: keeps public.profiles in step with the account; never raises.
 create or replace trigger users_sync_profile
 after insert or update of email, raw_user_meta_data, deleted_at on auth.users
 for each row execute function private.sync_profile();
 
+-- users_retire_profile: a deleted account leaves a tombstone profile and no membership.
 create or replace trigger users_retire_profile
 before delete on auth.users
 for each row execute function private.retire_profile();
-
-comment on trigger users_sync_profile on auth.users is 'atoms: keeps public.profiles in step with the account; never raises.';
-comment on trigger users_retire_profile on auth.users is 'atoms: a deleted account leaves a tombstone profile and no membership.';
 
 -- ---- RPCs ----
 create or replace function public.service_role_redact_profile(user_id uuid) returns jsonb

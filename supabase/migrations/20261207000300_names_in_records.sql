@@ -32,24 +32,26 @@ create or replace function private.stamp_history_person() returns trigger
 language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
-  unnamed_hash text;
+  person_name text;
+  person_email text;
+  hash_was_right boolean;
 begin
-  if new.changed_by is null then
+  if new.changed_by is not null then
+    insert into private.organization_people (org_id, user_id)
+    values (new.org_id, new.changed_by)
+    on conflict on constraint organization_people_pkey do nothing;
+    select p.display_name, p.email into person_name, person_email
+    from public.profiles as p
+    where p.id = new.changed_by;
+  end if;
+  -- The profile is the only source: whatever a writer put in the name columns is replaced.
+  if (new.changed_by_name, new.changed_by_email) is not distinct from (person_name, person_email) then
     return new;
   end if;
-  insert into private.organization_people (org_id, user_id)
-  values (new.org_id, new.changed_by)
-  on conflict on constraint organization_people_pkey do nothing;
-  if new.changed_by_name is not null or new.changed_by_email is not null then
-    -- The writer named the person itself (and hashed the row with the names).
-    return new;
-  end if;
-
-  unnamed_hash := private.history_row_hash(new.prev_hash, new);
-  select p.display_name, p.email into new.changed_by_name, new.changed_by_email
-  from public.profiles as p
-  where p.id = new.changed_by;
-  if (new.changed_by_name is not null or new.changed_by_email is not null) and new.row_hash = unnamed_hash then
+  hash_was_right := new.row_hash = private.history_row_hash(new.prev_hash, new);
+  new.changed_by_name := person_name;
+  new.changed_by_email := person_email;
+  if hash_was_right then
     new.row_hash := private.history_row_hash(new.prev_hash, new);
   end if;
   return new;
@@ -57,7 +59,7 @@ end;
 $$;
 
 comment on function private.stamp_history_person() is
-'atoms: BEFORE INSERT trigger on change_history: copies the display name and email of changed_by from its profile into the row and re-hashes the row (only if the writer''s hash was right for the unnamed row); records the person among the organisation''s people.';
+'atoms: BEFORE INSERT trigger on change_history: sets changed_by_name and changed_by_email from the profile of changed_by (the only source: values a writer sent are replaced) and re-hashes the row when that changed it, only if the writer''s hash was right for the row as sent; records the person among the organisation''s people.';
 revoke execute on function private.stamp_history_person() from public, anon, authenticated;
 
 create or replace function private.follow_stored_chain_row() returns trigger
@@ -84,7 +86,9 @@ create or replace function private.stamp_test_result_person() returns trigger
 language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 begin
-  if new.recorded_by is not null and new.recorded_by_name is null and new.recorded_by_email is null then
+  new.recorded_by_name := null;
+  new.recorded_by_email := null;
+  if new.recorded_by is not null then
     select p.display_name, p.email into new.recorded_by_name, new.recorded_by_email
     from public.profiles as p
     where p.id = new.recorded_by;
@@ -94,13 +98,15 @@ end;
 $$;
 
 comment on function private.stamp_test_result_person() is
-'atoms: BEFORE INSERT trigger on test_results: copies the display name and email of recorded_by from its profile into the row.';
+'atoms: BEFORE INSERT trigger on test_results: sets recorded_by_name and recorded_by_email from the profile of recorded_by (the only source: values a writer sent are replaced).';
 revoke execute on function private.stamp_test_result_person() from public, anon, authenticated;
 
 create or replace function private.stamp_audit_person() returns trigger
 language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 begin
+  new.user_name := null;
+  new.user_email := null;
   if new.user_id is null then
     return new;
   end if;
@@ -109,17 +115,15 @@ begin
     values (new.org_id, new.user_id)
     on conflict on constraint organization_people_pkey do nothing;
   end if;
-  if new.user_name is null and new.user_email is null then
-    select p.display_name, p.email into new.user_name, new.user_email
-    from public.profiles as p
-    where p.id = new.user_id;
-  end if;
+  select p.display_name, p.email into new.user_name, new.user_email
+  from public.profiles as p
+  where p.id = new.user_id;
   return new;
 end;
 $$;
 
 comment on function private.stamp_audit_person() is
-'atoms: BEFORE INSERT trigger on mcp_audit_log: copies the display name and email of user_id from its profile into the record and records the person among the organisation''s people. Reads one row by key and never raises on data.';
+'atoms: BEFORE INSERT trigger on mcp_audit_log: sets user_name and user_email from the profile of user_id (the only source: values a writer sent are replaced) and records the person among the organisation''s people. Reads one row by key and never raises on data.';
 revoke execute on function private.stamp_audit_person() from public, anon, authenticated;
 
 -- Named to fire after every other BEFORE INSERT trigger of its table (triggers fire in name order).
