@@ -243,3 +243,49 @@ def test_rows_written_before_names_were_recorded_still_verify(pre_people_databas
         with as_principal(conn, PRINCIPALS["viewer"]):
             seen = {r[0] for r in conn.execute("select email from public.profiles")}
         assert "editor@acme.test" in seen and "admin@globex.test" not in seen
+
+
+FORGED_WRITE = """
+do $$
+declare
+  entry public.change_history;
+begin
+  select h.last_seq + 1, h.last_hash into entry.chain_seq, entry.prev_hash
+  from private.history_chain_heads as h where h.scope = 'project' and h.scope_id = '{project}' for update;
+  entry.scope := 'project';
+  entry.scope_id := '{project}';
+  entry.org_id := '{org}';
+  entry.project_id := '{project}';
+  entry.event_type := 'updated';
+  entry.changed_by := '{user}';
+  entry.changed_by_name := 'Forged Name';
+  entry.changed_by_email := 'forged@example.test';
+  entry.changed_at := clock_timestamp();
+  entry.actor := 'user';
+  entry.hash_version := 1;
+  entry.id := nextval(pg_get_serial_sequence('public.change_history', 'id')::regclass);
+  entry.row_hash := private.history_row_hash(entry.prev_hash, entry);
+  insert into public.change_history overriding system value select (entry).*;
+  update private.history_chain_heads set last_seq = entry.chain_seq, last_hash = entry.row_hash
+  where scope = 'project' and scope_id = '{project}';
+end
+$$
+"""
+
+
+def test_a_writer_cannot_put_another_name_in_the_record(db: psycopg.Connection) -> None:
+    editor = PRINCIPALS["editor"]
+    db.execute(FORGED_WRITE.format(project=ACME_PROJECT, org=ACME_ORG, user=editor.user_id))
+    stored = db.execute(
+        "select changed_by_name, changed_by_email from public.change_history order by id desc limit 1"
+    ).fetchone()
+    assert stored == ("Eddie Editor", "editor@acme.test"), "the profile is the only source of a name"
+    assert chain_intact(db)["intact"] is True, "the row was re-hashed with the names it now holds"
+
+    result = db.execute(
+        "insert into public.test_results (org_id, project_id, item_id, result, recorded_by, recorded_by_name,"
+        " recorded_by_email) select org_id, project_id, id, 'passed', %s, 'Forged', 'forged@example.test'"
+        " from public.items where project_id = %s and key = 'TC-001' returning recorded_by_name, recorded_by_email",
+        (editor.user_id, ACME_PROJECT),
+    ).fetchone()
+    assert result == ("Eddie Editor", "editor@acme.test")
