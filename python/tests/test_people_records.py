@@ -262,6 +262,7 @@ begin
   entry.changed_by_email := 'forged@example.test';
   entry.changed_at := clock_timestamp();
   entry.actor := 'user';
+  entry.fields_changed := '{{}}';
   entry.hash_version := 1;
   entry.id := nextval(pg_get_serial_sequence('public.change_history', 'id')::regclass);
   entry.row_hash := private.history_row_hash(entry.prev_hash, entry);
