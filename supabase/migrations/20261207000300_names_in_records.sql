@@ -1,14 +1,15 @@
 -- Names beside every person's id in the record, as they were when the row was written: history, test results and
 -- the MCP audit log carry the display name and the email (the identity) of their person, copied from the profile
--- by BEFORE INSERT triggers, so a later rename, a removal or a deleted account never changes what a row says.
+-- by BEFORE INSERT triggers (the only source: a writer cannot name someone else), so a later rename, a removal or a
+-- deleted account never changes what a row says.
 -- Objects: columns change_history.changed_by_name/_email, test_results.recorded_by_name/_email,
 --   mcp_audit_log.user_name/_email; private.stamp_history_person, private.stamp_test_result_person,
 --   private.stamp_audit_person, private.follow_stored_chain_row and their triggers.
 -- History chain: the names are part of the record, so they are inside the hash. The columns are nullable without a
 --   default: rows written before keep their canonical form and hash (hash_version 1 leaves null columns out), rows
---   written after hash their names. The history writer hashes the row before this trigger names its person, so the
---   trigger re-hashes it (only when the writer's hash was right for the unnamed row: a wrong hash is never made
---   right here), and the chain head takes its hash from the stored row.
+--   written after hash their names. The history writer (private.append_history, unchanged) hashes the row before this
+--   trigger names its person, so the trigger re-hashes it (only when the writer's hash was right for the row as sent:
+--   a wrong hash is never made right here), and the chain head takes its hash from the stored row.
 
 -- ---- columns ----
 alter table public.change_history add column if not exists changed_by_name text;
