@@ -191,6 +191,37 @@ def test_deleting_an_organisations_last_admin_succeeds_and_service_role_appoints
         assert conn.execute(admins, (solo,)).fetchone()[0] == 1, "service_role appoints the next admin"
 
 
+KEEP_AN_ADMIN = """
+create function pg_temp.keep_an_admin() returns trigger
+language plpgsql as $$
+begin
+  if old.role = 'admin' and not private.is_deleted_user(old.user_id) and not exists (
+    select 1 from public.organization_members as m
+    where m.org_id = old.org_id and m.role = 'admin' and m.user_id <> old.user_id
+  ) then
+    raise exception 'an organisation keeps at least one admin' using errcode = 'PT409';
+  end if;
+  return old;
+end;
+$$;
+create trigger organization_members_keep_an_admin before delete on public.organization_members
+for each row execute function pg_temp.keep_an_admin();
+"""
+
+
+def test_a_membership_rule_can_tell_an_account_deletion_from_a_removal(db: psycopg.Connection) -> None:
+    """A last-admin rule that yields to private.is_deleted_user: a removal is refused, an account deletion is not
+    (the tombstone is written before the memberships go)."""
+    db.execute("insert into public.organizations (id, name) values ('d0000000-0000-4000-8000-000000000002', 'Duo')")
+    duo = "d0000000-0000-4000-8000-000000000002"
+    boss = new_member(db, "boss@duo.test", "Bo Boss", "admin", duo)
+    db.execute(KEEP_AN_ADMIN)
+    with raises_sqlstate(db, "PT409"):
+        db.execute("delete from public.organization_members where user_id = %s", (boss.user_id,))
+    delete_account(db, boss.user_id or "")
+    assert db.execute("select count(*) from public.organization_members where org_id = %s", (duo,)).fetchone()[0] == 0
+
+
 def test_no_foreign_key_from_auth_users_reaches_a_record(db: psycopg.Connection) -> None:
     """Every table an account deletion can reach by foreign key (cascade, set null, set default) keeps no record:
     none of them refuses deletes or updates, so deleting an account can neither fail on them nor rewrite history."""
