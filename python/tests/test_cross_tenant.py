@@ -35,9 +35,32 @@ def tenant_tables(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
     ).fetchall()
 
 
+# People belong to several organisations: profiles are scoped by membership and appearance in records instead of
+# an org_id (test_member_sees_no_profile_of_a_person_only_in_another_organisation, test_people_profiles.py).
+PERSON_TABLES = {"profiles"}
+
+
 def test_every_public_table_is_tenant_scoped(db: psycopg.Connection) -> None:
     all_tables = {r[0] for r in db.execute("select tablename from pg_tables where schemaname = 'public'")}
-    assert {t for _, t, _ in tenant_tables(db)} == all_tables
+    assert {t for _, t, _ in tenant_tables(db)} == all_tables - PERSON_TABLES
+
+
+@pytest.mark.parametrize(("member", "own_org", "other_org"), MEMBERS)
+def test_member_sees_no_profile_of_a_person_only_in_another_organisation(
+    db: psycopg.Connection, member: Principal, own_org: str, other_org: str
+) -> None:
+    only_there = {
+        str(r[0])
+        for r in db.execute(
+            "select user_id from public.organization_members where org_id = %s"
+            " except select user_id from public.organization_members where org_id = %s",
+            (other_org, own_org),
+        )
+    }
+    assert only_there, "the fixture must hold people of the other organisation only"
+    with as_principal(db, member) as conn:
+        seen = {str(r[0]) for r in conn.execute("select id from public.profiles")}
+    assert seen and not seen & only_there
 
 
 @pytest.mark.parametrize(("member", "own_org", "other_org"), MEMBERS)

@@ -137,6 +137,8 @@ def test_summary_lists_the_last_ten_history_events_newest_first(project: Project
         "item_id",
         "event_type",
         "changed_by",
+        "changed_by_name",
+        "changed_by_email",
         "changed_at",
         "actor",
         "session_id",

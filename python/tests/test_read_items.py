@@ -249,6 +249,8 @@ def test_get_item_of_a_test_case_has_its_latest_result_and_results_newest_first(
         "evidence",
         "recorded_at",
         "recorded_by",
+        "recorded_by_name",
+        "recorded_by_email",
         "actor",
     }
     # Runs recorded without run_at ran when they were recorded.
@@ -308,6 +310,8 @@ def test_get_history_is_newest_first_with_the_documented_shape_and_a_limit(proje
     assert set(events[0]) == {
         "event_type",
         "changed_by",
+        "changed_by_name",
+        "changed_by_email",
         "changed_at",
         "actor",
         "session_id",

@@ -511,6 +511,16 @@ def generate(url: str, spec: DatasetSpec, *, workers: int = 2, log: Callable[[st
                 for p in projects:
                     cp.write_row((p.id, p.org.id, p.name, f"Generated project of {p.size} items", _at(p.start),
                                   p.org.admin, _at(p.start + 86400 * 365)))  # fmt: skip
+            # The auth.users and membership triggers are off while loading: their profiles and organisation people
+            # as the triggers would have made them, so later writes record names as in production.
+            conn.execute(
+                "insert into public.profiles (id, email, created_at) select u.id, u.email, u.created_at"
+                " from auth.users as u on conflict do nothing"
+            )
+            conn.execute(
+                "insert into private.organization_people (org_id, user_id)"
+                " select m.org_id, m.user_id from public.organization_members as m on conflict do nothing"
+            )
         report.rows.update(users=len(users), organizations=len(orgs), projects=len(projects))
         t0 = phase("users, orgs, projects", t0)
 

@@ -33,9 +33,9 @@ select triggers_are(
   'public', 'mcp_audit_log',
   array[
     'mcp_audit_log_refuse_update', 'mcp_audit_log_refuse_delete', 'mcp_audit_log_refuse_truncate',
-    'mcp_audit_log_refuse_actor_outside_gateway'
+    'mcp_audit_log_refuse_actor_outside_gateway', 'mcp_audit_log_stamp_person'
   ],
-  'the audit log carries exactly its three append-only triggers and the actor guard'
+  'the audit log carries exactly its three append-only triggers, the actor guard and the person stamp'
 );
 
 -- ---- rate limit with a controlled clock (superuser, acting as the Acme editor) ----
