@@ -23,29 +23,36 @@ values
 update auth.users set email_confirmed_at = created_at
 where email like '%.test';
 
--- ---- organisations and members ----
+-- ---- organisations, members and projects, each organisation's attributed to its own admin ----
 insert into public.organizations (id, name, created_by) values
-('a0000000-0000-4000-8000-000000000001', 'Acme Automotive', 'a0000000-0000-4000-8000-0000000000a1'),
-('b0000000-0000-4000-8000-000000000001', 'Globex Medical', 'b0000000-0000-4000-8000-0000000000b1');
+('a0000000-0000-4000-8000-000000000001', 'Acme Automotive', 'a0000000-0000-4000-8000-0000000000a1');
 
 insert into public.organization_members (org_id, user_id, role) values
 ('a0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-0000000000a1', 'admin'),
 ('a0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-0000000000a2', 'editor'),
-('a0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-0000000000a3', 'viewer'),
+('a0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-0000000000a3', 'viewer');
+
+insert into public.projects (id, org_id, name, description, created_by) values (
+  'a0000000-0000-4000-8000-000000000101', 'a0000000-0000-4000-8000-000000000001', 'Brake controller',
+  'Electronic brake controller, ISO 26262 ASIL-D', 'a0000000-0000-4000-8000-0000000000a1'
+);
+
+select set_config('request.jwt.claims', '{"sub":"b0000000-0000-4000-8000-0000000000b1","role":"authenticated"}', false);
+
+insert into public.organizations (id, name, created_by) values
+('b0000000-0000-4000-8000-000000000001', 'Globex Medical', 'b0000000-0000-4000-8000-0000000000b1');
+
+insert into public.organization_members (org_id, user_id, role) values
 ('b0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-0000000000b1', 'admin'),
 ('b0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-0000000000b2', 'editor'),
 ('b0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-0000000000b3', 'viewer');
 
--- ---- projects ----
-insert into public.projects (id, org_id, name, description, created_by) values
-(
-  'a0000000-0000-4000-8000-000000000101', 'a0000000-0000-4000-8000-000000000001', 'Brake controller',
-  'Electronic brake controller, ISO 26262 ASIL-D', 'a0000000-0000-4000-8000-0000000000a1'
-),
-(
+insert into public.projects (id, org_id, name, description, created_by) values (
   'b0000000-0000-4000-8000-000000000101', 'b0000000-0000-4000-8000-000000000001', 'Infusion pump',
   'Volumetric infusion pump, IEC 62304 class C', 'b0000000-0000-4000-8000-0000000000b1'
 );
+
+select set_config('request.jwt.claims', '{"sub":"a0000000-0000-4000-8000-0000000000a1","role":"authenticated"}', false);
 
 -- ---- Acme items ----
 insert into public.items (org_id, project_id, key, item_type, title, summary, body, domains, level, created_by, updated_by)
