@@ -57,7 +57,15 @@ begin
   page_limit := private.require_int_range(atoms_list_suspect_links."limit", 'limit', 1, 200);
   page_offset := private.require_int_range(atoms_list_suspect_links."offset", 'offset', 0, 2147483647);
   if atoms_list_suspect_links.item_id is not null then
-    end_item := private.find_item(pid, private.require_item_key(atoms_list_suspect_links.item_id, 'item_id'), 'item');
+    select i.* into end_item
+    from public.items as i
+    where
+      i.project_id = pid
+      and i.key = private.require_item_key(atoms_list_suspect_links.item_id, 'item_id')
+      and i.deleted_at is null;
+    if end_item.id is null then
+      perform private.raise_item_not_found(pid, atoms_list_suspect_links.item_id, 'item');
+    end if;
   end if;
 
   -- Open flags of live links between live items; with item_id, those where it is either end.
@@ -74,9 +82,9 @@ begin
     and tgt.deleted_at is null
     and (end_item.id is null or end_item.id in (l.source_item_id, l.target_item_id));
 
-  select coalesce(jsonb_agg(private.suspect_link_row(p.s) order by p.marked_at, p.id), '[]'::jsonb) into page
+  select coalesce(jsonb_agg(private.suspect_link_row(p.s) order by p.marked_at, p.from_key, p.to_key), '[]'::jsonb) into page
   from (
-    select s, s.marked_at, s.id
+    select s, s.marked_at, src.key as from_key, tgt.key as to_key
     from public.link_suspicions as s
     inner join public.item_links as l on s.link_id = l.id
     inner join public.items as src on l.source_item_id = src.id
@@ -88,7 +96,7 @@ begin
       and src.deleted_at is null
       and tgt.deleted_at is null
       and (end_item.id is null or end_item.id in (l.source_item_id, l.target_item_id))
-    order by s.marked_at, s.id
+    order by s.marked_at, src.key, tgt.key
     limit page_limit offset page_offset
   ) as p;
 
@@ -97,7 +105,7 @@ end;
 $$;
 
 comment on function public.atoms_list_suspect_links(text, text, integer, integer) is
-'atoms tool atoms_list_suspect_links (viewer; security invoker): the project''s suspect links (live links between live items whose flag is open), oldest flag first; item_id keeps those where that item is either end; limit 1-200 (50), offset >= 0. Returns {data: [{from_id, to_id, type, link_kind, suspect_since, cause: {item_id, fields_changed, changed_at, changed_by, reason}}], meta: {total_count, limit, offset, has_more}}.';
+'atoms tool atoms_list_suspect_links (viewer; security invoker): the project''s suspect links (live links between live items whose flag is open), oldest flag first, then by from and to key; item_id keeps those where that item is either end; limit 1-200 (50), offset >= 0. Returns {data: [{from_id, to_id, type, link_kind, suspect_since, cause: {item_id, fields_changed, changed_at, changed_by, reason}}], meta: {total_count, limit, offset, has_more}}.';
 revoke execute on function public.atoms_list_suspect_links(text, text, integer, integer) from public, anon;
 grant execute on function public.atoms_list_suspect_links(text, text, integer, integer) to authenticated;
 

@@ -226,7 +226,7 @@ begin
   end if;
 
   -- Open suspect flags of live links between live items where this item is either end.
-  select coalesce(jsonb_agg(private.suspect_link_row(s) order by s.marked_at, s.id), '[]'::jsonb)
+  select coalesce(jsonb_agg(private.suspect_link_row(s) order by s.marked_at, o.key), '[]'::jsonb)
   into suspects
   from public.link_suspicions as s
   inner join public.item_links as l on s.link_id = l.id
