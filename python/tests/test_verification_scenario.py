@@ -76,7 +76,7 @@ def trial(db: psycopg.Connection) -> Iterator[tuple[psycopg.Connection, dict[str
         ("TC-002", "passed", "d1", "1.0.0", "Ana Ortiz"),
         ("TC-002", "failed", "d3", "1.0.1", "Ana Ortiz"),
         ("TC-003", "blocked", "d2", "1.0.1", "Ana Ortiz"),
-        ("TC-005", "passed", "d4", "1.0.2", "=HYPERLINK(\"http://x\")"),
+        ("TC-005", "passed", "d4", "1.0.2", '=HYPERLINK("http://x")'),
         ("TC-006", "passed", "d4", "1.0.2", "Ana Ortiz"),
         ("TC-007", "passed", "d1", "1.0.0", "Ana Ortiz"),
         ("TC-007", "not-run", "d5", "1.0.2", "Ana Ortiz"),
@@ -136,7 +136,10 @@ def test_the_suspect_link_rule(trial: tuple[psycopg.Connection, dict[str, dateti
 
     # get_item shows the suspect links at either end; a deleted test case takes its suspect link out of view.
     req7 = call(db, VIEWER, "atoms_get_item", item_id="REQ-007")
-    assert [(s["from_id"], s["to_id"]) for s in req7["suspect_links"]] == [("REQ-001", "REQ-007"), ("TC-006", "REQ-007")]
+    assert [(s["from_id"], s["to_id"]) for s in req7["suspect_links"]] == [
+        ("REQ-001", "REQ-007"),
+        ("TC-006", "REQ-007"),
+    ]
     assert req7["verification_status"] == "suspect"
     tc6 = call(db, VIEWER, "atoms_get_item", item_id="TC-006")
     assert [s["to_id"] for s in tc6["suspect_links"]] == ["REQ-007"]

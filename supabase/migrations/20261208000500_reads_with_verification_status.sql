@@ -34,7 +34,7 @@ end;
 $$;
 
 comment on function public.atoms_get_coverage(text, text, text) is
-'atoms tool atoms_get_coverage (STABLE): {covered, uncovered, total, coverage_percent (1 decimal, 0.0 without requirements), uncovered_items [{id, title, type, domains, level}] (oldest first, at most 500), verified_count, verified_percent, by_status: {status: {count, items (first 50 keys, oldest first)}}}. Covered = at least one live test case verifies it over a live link; verified = the status verified (every verifying test''s latest result passed after the last change, no suspect link). Security invoker.';
+'atoms tool atoms_get_coverage (viewer; security invoker): requirement coverage of a project in both meanings, optionally by domain and level: covered = at least one live test case verifies it over a live link; verified = the status verified (every verifying test''s latest result by run_at passed after the requirement''s last normative change, no suspect link; private.requirement_status). Returns {covered, uncovered, total, coverage_percent (1 decimal, 0.0 without requirements), uncovered_items: [{id, title, type, domains, level}] (oldest first, at most 500), verified_count, verified_percent (1 decimal), by_status: {status: {count, items (first 50 keys, oldest first)}}}.';
 revoke execute on function public.atoms_get_coverage(text, text, text) from public, anon;
 grant execute on function public.atoms_get_coverage(text, text, text) to authenticated;
 

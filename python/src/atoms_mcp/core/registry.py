@@ -128,7 +128,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         description=(
             "Read one item in full by its key (REQ-001, TC-012, NOTE-003): title, summary, body, domains, level, "
             "who created and changed it, its parents, children, related items, what it verifies or is verified "
-            "by, and for a test case its latest result and result history."
+            "by, its suspect links (suspect_links), a requirement's verification_status, and for a test case its "
+            "latest result and result history."
         ),
         input_model=models.GetItemInput,
         rpc="atoms_get_item",
@@ -154,8 +155,11 @@ TOOLS: tuple[ToolSpec, ...] = (
         title="Test coverage",
         description=(
             "Which requirements are verified by at least one test case, optionally for one domain or level. Use it "
-            "to find gaps before writing test cases. Returns {covered, uncovered, total, coverage_percent, "
-            "uncovered_items:[{id, title, type, domains, level}]}."
+            "to find gaps before writing test cases. Covered means a live test case verifies it; verified is "
+            "stricter: every verifying test's latest result passed after the requirement's last change and no link "
+            "is suspect. Returns {covered, uncovered, total, coverage_percent, uncovered_items:[{id, title, type, "
+            "domains, level}], verified_count, verified_percent, by_status:{status:{count, items (first 50 keys; "
+            "atoms_trace_matrix pages through the rest)}}}."
         ),
         input_model=models.GetCoverageInput,
         rpc="atoms_get_coverage",
@@ -206,11 +210,48 @@ TOOLS: tuple[ToolSpec, ...] = (
         idempotent=True,
     ),
     ToolSpec(
+        name="atoms_list_suspect_links",
+        title="Suspect links",
+        description=(
+            "List the project's suspect links: links whose upstream end changed since they were last reviewed. A "
+            "change of title, summary, body or level makes the item's links to its children suspect, and its "
+            "verification links (a changed requirement or a changed test case); tags do not, and a changed child "
+            "leaves its parent link alone. Use it to review what a change may have invalidated, then "
+            "atoms_clear_suspect. item_id keeps links where that item is either end. Returns [{from_id, to_id, "
+            f"type, link_kind, suspect_since, cause:{{item_id, fields_changed, changed_at, changed_by, reason}}}}]. "
+            f"{_PAGE}"
+        ),
+        input_model=models.ListSuspectLinksInput,
+        rpc="atoms_list_suspect_links",
+        read_only=True,
+        idempotent=True,
+        returns_meta=True,
+    ),
+    ToolSpec(
+        name="atoms_trace_matrix",
+        title="Traceability matrix",
+        description=(
+            "The traceability matrix in one call: per requirement its verification status, its verifying test "
+            "cases and each one's latest result (result, run_at, executed_by, build) and suspect flag, oldest "
+            "requirement first, optionally filtered by level, domain and status. Status, first match wins: suspect "
+            "(a verification link is suspect) > failing > blocked > not_run (no result, or latest not-run) > stale "
+            "(latest run before the requirement's last change) > verified > uncovered (no verifying test). Use it "
+            "for a verification report or to find what to re-test. Returns [{id, title, level, domains, status, "
+            f"content_changed_at, tests:[{{id, title, suspect, suspect_since, latest_result}}]}}]. {_PAGE}"
+        ),
+        input_model=models.TraceMatrixInput,
+        rpc="atoms_trace_matrix",
+        read_only=True,
+        idempotent=True,
+        returns_meta=True,
+    ),
+    ToolSpec(
         name="atoms_project_summary",
         title="Project summary",
         description=(
-            "One-call overview of a project: item counts, coverage, test results (passed, failed, blocked, not-run, "
-            "never run), the last 10 changes and whether the history hash chain is intact. Use it to orient "
+            "One-call overview of a project: item counts, coverage (covered and verified percentages, requirements "
+            "per verification status), test results (passed, failed, blocked, not-run, never run), the last 10 "
+            "changes and whether the history hash chain is intact. Use it to orient "
             "yourself in a project or to report its status."
         ),
         input_model=models.ProjectSummaryInput,
@@ -316,6 +357,21 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         input_model=models.RecordTestResultInput,
         rpc="atoms_record_test_result",
+        read_only=False,
+    ),
+    ToolSpec(
+        name="atoms_clear_suspect",
+        title="Clear suspect link",
+        description=(
+            "Mark a suspect link as reviewed (editors and admins): after checking that the test case still verifies "
+            "the changed requirement (or the child still follows its changed parent), clear its flag with a reason "
+            "saying what you reviewed; the reason is required and kept in history. from_id -> to_id is the link's "
+            "direction: test case -> requirement, or parent -> child. A requirement whose passing run predates its "
+            "change stays stale until the test runs again. Returns {from_id, to_id, type, link_kind, cleared, "
+            "suspect_since, reason, message}."
+        ),
+        input_model=models.ClearSuspectInput,
+        rpc="atoms_clear_suspect",
         read_only=False,
     ),
     ToolSpec(
