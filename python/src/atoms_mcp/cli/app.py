@@ -1,7 +1,8 @@
 """The `atoms` command: the typer app, its one Settings object per process, and where each command lives.
 
-`atoms call`, `atoms tools` (cli.call), `atoms serve` (cli.serve), `atoms login|logout|whoami` (cli.session),
-`atoms db ...` (cli.database), `atoms dev ...` (cli.dev). Exit codes: 0 success, 1 failure, 2 usage, 3 partial.
+`atoms call`, `atoms tools` (cli.call), `atoms matrix` (cli.matrix), `atoms serve` (cli.serve),
+`atoms login|logout|whoami` (cli.session), `atoms db ...` (cli.database), `atoms dev ...` (cli.dev).
+Exit codes: 0 success, 1 failure, 2 usage, 3 partial.
 
 A command's module is imported, and its click command built from its signature, only when that command runs (or
 help lists it): `atoms call` loads neither the database tooling nor the sign-in commands.
@@ -28,6 +29,7 @@ __all__ = ["COMMANDS", "app"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "tools": ("atoms_mcp.cli.call", "tools"),
     "call": ("atoms_mcp.cli.call", "call"),
+    "matrix": ("atoms_mcp.cli.matrix", "matrix"),
     "serve": ("atoms_mcp.cli.serve", "serve"),
     "whoami": ("atoms_mcp.cli.session", "whoami"),
     "login": ("atoms_mcp.cli.session", "login"),
