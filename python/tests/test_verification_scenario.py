@@ -145,6 +145,25 @@ def test_the_suspect_link_rule(trial: tuple[psycopg.Connection, dict[str, dateti
     assert [s["to_id"] for s in tc6["suspect_links"]] == ["REQ-007"]
     assert "verification_status" not in tc6
 
+    # atoms_trace flags the link each item was reached over; atoms_export_mermaid labels suspect edges.
+    trace = call(db, VIEWER, "atoms_trace", item_id="REQ-007", direction="both", depth=2)
+    assert [(i["id"], i["relationship"], i["via"], i["suspect"]) for i in trace["items"]] == [
+        ("REQ-001", "parent", "REQ-007", True),
+        ("TC-006", "verified_by", "REQ-007", True),
+    ]
+    trace = call(db, VIEWER, "atoms_trace", item_id="TC-001", direction="upstream", depth=2)
+    assert [(i["id"], i["via"], i["suspect"]) for i in trace["items"]] == [
+        ("REQ-002", "TC-001", False),
+        ("REQ-004", "TC-001", False),
+        ("REQ-001", "REQ-002", True),
+    ]
+    mermaid = call(db, VIEWER, "atoms_export_mermaid", root_item_id="REQ-001", depth=1)["mermaid"].splitlines()
+    assert "    REQ_001 -->|suspect| REQ_006" in mermaid
+    assert "    TC_005 -.->|verifies, suspect| REQ_006" in mermaid
+    assert "    TC_006 -.->|verifies, suspect| REQ_007" in mermaid
+    assert "    TC_001 -.->|verifies| REQ_002" in mermaid
+    assert sum("suspect" in line for line in mermaid) == 10
+
 
 def changed_trial(db: psycopg.Connection) -> None:
     """REQ-006 changed after its passing run; TC-006 changed after its passing run."""
