@@ -317,7 +317,7 @@ def test_history_shows_links_from_both_ends_with_their_reasons(trial: psycopg.Co
     assert [(e["event_type"], e["reason"], e["old_values"]["source_id"]) for e in newest["data"]] == [
         ("unlinked", "Test split", "TC-005")
     ]
-    assert newest["meta"]["total_count"] == 7 and newest["meta"]["has_more"]
+    assert newest["meta"]["total_count"] == 9 and newest["meta"]["has_more"]
 
 
 def test_results_carry_when_what_who_and_evidence(trial: psycopg.Connection) -> None:
