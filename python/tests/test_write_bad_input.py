@@ -1,5 +1,5 @@
-"""Bad input as a class, for every write RPC (and the verification reads): each malformed argument gets a clear 22023 naming the field and
-leaves no row and no history behind; hostile-looking text is stored and returned verbatim."""
+"""Bad input as a class, for every write RPC (and the verification reads): each malformed argument gets a clear
+22023 naming the field and leaves no row and no history behind; hostile-looking text is stored and returned verbatim."""
 
 from __future__ import annotations
 
