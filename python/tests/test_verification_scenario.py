@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from atoms_mcp.core.models import ClearSuspectOutput, ListSuspectLinksOutput, TraceMatrixOutput
 from principals import ACME_ORG, GLOBEX_EDITOR, PRINCIPALS, act_as
 from writepath import raises_sqlstate, rpc, superuser
 
@@ -129,6 +130,7 @@ def test_the_suspect_link_rule(trial: tuple[psycopg.Connection, dict[str, dateti
     cause = page["data"][1]["cause"]
     assert (cause["item_id"], cause["fields_changed"], cause["reason"]) == ("REQ-006", ["title"], "FMEA-12")
     assert cause["changed_by"] == str(EDITOR.user_id)
+    ListSuspectLinksOutput.model_validate(page)
     # Paging.
     page = call(db, VIEWER, "atoms_list_suspect_links", limit=4, offset=8)
     assert [(s["from_id"], s["to_id"]) for s in page["data"]] == [("TC-005", "REQ-006"), ("TC-006", "REQ-007")]
@@ -227,6 +229,8 @@ def test_every_status_both_percentages_and_the_matrix(trial: tuple[psycopg.Conne
         }
 
     page = call(db, VIEWER, "atoms_trace_matrix", limit=4, offset=2)
+    TraceMatrixOutput.model_validate(page)
+    TraceMatrixOutput.model_validate(call(db, VIEWER, "atoms_trace_matrix", limit=200))
     assert page["meta"] == {"total_count": 9, "limit": 4, "offset": 2, "has_more": True}
     with superuser(db):
         changed = dict(
@@ -302,6 +306,7 @@ def test_clear_suspect_then_stale_then_verified(trial: tuple[psycopg.Connection,
 
     reason = "Reviewed TC-005 against the new wording: the 30-minute run still applies."
     out = call(db, EDITOR, "atoms_clear_suspect", from_id="TC-005", to_id="REQ-006", reason=reason)
+    ClearSuspectOutput.model_validate(out)
     assert (out["cleared"], out["type"], out["reason"]) == (True, "verifies", reason)
     assert out["message"] == "Suspect flag cleared: TC-005 verifies REQ-006"
     assert ("TC-005", "REQ-006", "verifies") not in suspect_pairs(db)
