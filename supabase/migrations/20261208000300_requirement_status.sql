@@ -10,7 +10,8 @@
 -- "Latest" and "after" use when a run ran: coalesce(run_at, recorded_at) (test_results_item_id_run_at_idx); the
 --   last normative change is coalesce(content_changed_at, created_at); a run at that very instant counts as after.
 -- Objects: type public.requirement_status; private.verifying_tests (one row per live verifying test case of a
---   requirement), private.requirement_status (one requirement), private.requirement_statuses (a project's live requirements with their status),
+--   requirement, for the matrix), private.statuses_of (the status rule, set-based), private.requirement_status
+--   (one requirement), private.requirement_statuses (a project's live requirements with their status),
 --   private.verification_of (verified_count, verified_percent, by_status).
 -- Security: security invoker, executable by authenticated and the RPC owner: they read under the caller's RLS; the
 --   RPCs that call them check the project role first.
@@ -76,28 +77,81 @@ comment on function private.verifying_tests(uuid) is
 revoke execute on function private.verifying_tests(uuid) from public, anon;
 grant execute on function private.verifying_tests(uuid) to authenticated, atoms_rpc_owner;
 
+create or replace function private.statuses_of(requirement_ids uuid[])
+returns table (
+  item_id uuid,
+  key text,
+  title text,
+  domains text[],
+  level public.item_level,
+  created_at timestamptz,
+  content_changed_at timestamptz,
+  status public.requirement_status
+)
+language sql stable security invoker set search_path = pg_catalog, pg_temp
+as $$
+  -- One set-based statement (planned once): per requirement, its live verifying test cases over live links, each
+  -- link's open suspect flag and each test's latest run by when it ran, folded into the first matching status.
+  select
+    r.id,
+    r.key,
+    r.title,
+    r.domains,
+    r.level,
+    r.created_at,
+    coalesce(r.content_changed_at, r.created_at),
+    case
+      when v.test_count = 0 then 'uncovered'
+      when v.any_suspect then 'suspect'
+      when v.any_failed then 'failing'
+      when v.any_blocked then 'blocked'
+      when v.any_not_run then 'not_run'
+      when v.any_stale then 'stale'
+      else 'verified'
+    end::public.requirement_status
+  from public.items as r
+  cross join lateral (
+    select
+      count(*) as test_count,
+      coalesce(bool_or(s.id is not null), false) as any_suspect,
+      coalesce(bool_or(lr.result = 'failed'), false) as any_failed,
+      coalesce(bool_or(lr.result = 'blocked'), false) as any_blocked,
+      coalesce(bool_or(lr.result is null or lr.result = 'not-run'), false) as any_not_run,
+      coalesce(bool_or(lr.ran_at < coalesce(r.content_changed_at, r.created_at)), false) as any_stale
+    from public.item_links as l
+    inner join public.items as t on l.source_item_id = t.id
+    left join public.link_suspicions as s on l.id = s.link_id and s.cleared_at is null
+    left join lateral (
+      select x.result, coalesce(x.run_at, x.recorded_at) as ran_at
+      from public.test_results as x
+      where x.item_id = t.id
+      order by coalesce(x.run_at, x.recorded_at) desc, x.id desc
+      limit 1
+    ) as lr on true
+    where
+      l.target_item_id = r.id
+      and l.link_kind = 'verification'
+      and l.deleted_at is null
+      and t.deleted_at is null
+      and t.item_type = 'test-case'
+  ) as v
+  where r.id = any(statuses_of.requirement_ids) and r.deleted_at is null and r.item_type = 'requirement'
+$$;
+
+comment on function private.statuses_of(uuid[]) is
+'atoms: the live requirements among requirement_ids with their last normative change coalesce(content_changed_at, created_at) and verification status (public.requirement_status, first match wins: suspect, failing, blocked, not_run, stale, verified, uncovered), from their live verifying test cases, open suspect flags and latest runs by run_at. The one home of the status rule.';
+revoke execute on function private.statuses_of(uuid[]) from public, anon;
+grant execute on function private.statuses_of(uuid[]) to authenticated, atoms_rpc_owner;
+
 create or replace function private.requirement_status(requirement public.items)
 returns public.requirement_status
 language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
-  select
-    case
-      when count(*) = 0 then 'uncovered'
-      when coalesce(bool_or(vt.suspect), false) then 'suspect'
-      when coalesce(bool_or(vt.result = 'failed'), false) then 'failing'
-      when coalesce(bool_or(vt.result = 'blocked'), false) then 'blocked'
-      when coalesce(bool_or(vt.result is null or vt.result = 'not-run'), false) then 'not_run'
-      when coalesce(
-        bool_or(vt.ran_at < coalesce(requirement_status.requirement.content_changed_at, requirement_status.requirement.created_at)),
-        false
-      ) then 'stale'
-      else 'verified'
-    end::public.requirement_status
-  from private.verifying_tests(requirement_status.requirement.id) as vt
+  select q.status from private.statuses_of(array[requirement_status.requirement.id]) as q
 $$;
 
 comment on function private.requirement_status(public.items) is
-'atoms: the verification status of one requirement (public.requirement_status, first match wins: suspect, failing, blocked, not_run, stale, verified, uncovered) from its live verifying test cases (private.verifying_tests) and its last normative change coalesce(content_changed_at, created_at).';
+'atoms: the verification status of one live requirement (private.statuses_of); null for anything else.';
 revoke execute on function private.requirement_status(public.items) from public, anon;
 grant execute on function private.requirement_status(public.items) to authenticated, atoms_rpc_owner;
 
@@ -118,26 +172,21 @@ returns table (
 )
 language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
-  select
-    r.id,
-    r.key,
-    r.title,
-    r.domains,
-    r.level,
-    r.created_at,
-    coalesce(r.content_changed_at, r.created_at),
-    private.requirement_status(r)
-  from public.items as r
-  where
-    r.project_id = requirement_statuses.project_id
-    and r.deleted_at is null
-    and r.item_type = 'requirement'
-    and (requirement_statuses.domain is null or requirement_statuses.domain = any(r.domains))
-    and (requirement_statuses.level is null or r.level = requirement_statuses.level)
+  select q.*
+  from private.statuses_of(array(
+    select r.id
+    from public.items as r
+    where
+      r.project_id = requirement_statuses.project_id
+      and r.deleted_at is null
+      and r.item_type = 'requirement'
+      and (requirement_statuses.domain is null or requirement_statuses.domain = any(r.domains))
+      and (requirement_statuses.level is null or r.level = requirement_statuses.level)
+  )) as q
 $$;
 
 comment on function private.requirement_statuses(uuid, text, public.item_level) is
-'atoms: a project''s live requirements (optional domain / level filter) with their last normative change and verification status (private.requirement_status).';
+'atoms: a project''s live requirements (optional domain / level filter) with their last normative change and verification status (private.statuses_of).';
 revoke execute on function private.requirement_statuses(uuid, text, public.item_level) from public, anon;
 grant execute on function private.requirement_statuses(uuid, text, public.item_level) to authenticated, atoms_rpc_owner;
 
