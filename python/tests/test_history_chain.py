@@ -38,7 +38,7 @@ begin
   entry.id := nextval(pg_get_serial_sequence('public.change_history', 'id')::regclass);
   entry.event_type := 'updated';
   entry.changed_at := clock_timestamp();
-  entry.reason := 'safety review SR-7';
+  entry.review_ref := 'safety review SR-7';
   entry.row_hash := private.history_row_hash(entry.prev_hash, entry);
   insert into public.change_history overriding system value select (entry).*;
   update private.history_chain_heads set last_seq = entry.chain_seq, last_hash = entry.row_hash
@@ -88,9 +88,9 @@ def test_a_column_added_later_keeps_old_rows_verifying_and_covers_its_values(
     before = stored_hashes(db)
     scratch = tmp_path / "supabase"
     shutil.copytree(SUPABASE_DIR, scratch)
-    (scratch / "migrations" / "29991231000000_history_reason.sql").write_text(
+    (scratch / "migrations" / "29991231000000_history_review_ref.sql").write_text(
         "-- A later column of the history: nullable, no default.\n"
-        "alter table public.change_history add column reason text;\n",
+        "alter table public.change_history add column review_ref text;\n",
         encoding="utf-8",
     )
     assert migrations.migrate(db_url, scratch, with_seed=False) == ["29991231000000"]
@@ -109,16 +109,16 @@ def test_a_column_added_later_keeps_old_rows_verifying_and_covers_its_values(
         assert rpc(conn, "atoms_verify_history", project_id=P)["intact"] is True
     db.execute(APPEND_WITH_REASON.format(project=P))
     newest = db.execute(
-        "select chain_seq, reason, private.history_canonical_v1(h) from public.change_history as h"
+        "select chain_seq, review_ref, private.history_canonical_v1(h) from public.change_history as h"
         " where scope_id = %s order by chain_seq desc limit 1",
         (P,),
     ).fetchone()
-    assert newest[1] == "safety review SR-7" and '"reason": "safety review SR-7"' in newest[2]
+    assert newest[1] == "safety review SR-7" and '"review_ref": "safety review SR-7"' in newest[2]
     assert verify(db) == {"intact": True, "checked_rows": len(before) + 1, "first_broken": None}
 
     db.execute("set session_replication_role = replica")
     db.execute(
-        "update public.change_history set reason = 'no review' where scope_id = %s and chain_seq = %s",
+        "update public.change_history set review_ref = 'no review' where scope_id = %s and chain_seq = %s",
         (P, newest[0]),
     )
     db.execute("set session_replication_role = origin")

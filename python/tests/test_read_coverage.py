@@ -143,6 +143,7 @@ def test_summary_lists_the_last_ten_history_events_newest_first(project: Project
         "fields_changed",
         "old_values",
         "new_values",
+        "reason",
     }
     assert [c["changed_at"] for c in changes] == sorted((c["changed_at"] for c in changes), reverse=True)
 

@@ -328,6 +328,8 @@ def test_get_history_is_newest_first_with_the_documented_shape_and_a_limit(proje
     rest = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-001", limit=2, offset=2)
     assert [e["event_type"] for e in rest["data"]] == ["updated", "created"]
     assert rest["meta"] == {"total_count": 4, "limit": 2, "offset": 2, "has_more": False}
+    beyond = rpc(project.db, VIEWER, "atoms_get_history", project_id=project.id, item_id="REQ-001", offset=2147483647)
+    assert beyond["data"] == [] and beyond["meta"]["total_count"] == 4 and not beyond["meta"]["has_more"]
 
 
 def test_get_history_orders_equal_timestamps_by_chain_position(project: Project) -> None:

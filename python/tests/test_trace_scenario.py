@@ -12,7 +12,7 @@ import pytest
 from psycopg.types.json import Json
 
 from atoms_mcp.core.errors import from_database_error
-from principals import ACME_ORG, PRINCIPALS, act_as
+from principals import ACME_ORG, GLOBEX_EDITOR, PRINCIPALS, act_as
 from writepath import raises_sqlstate, rpc
 
 EDITOR = PRINCIPALS["editor"]
@@ -479,3 +479,25 @@ def test_history_hash_chain_stays_intact_with_reasons_and_evidence(trial: psycop
     call(trial, EDITOR, "atoms_record_test_result", item_id="TC-002", result="passed", build="b7", evidence="E-1")
     call(trial, EDITOR, "atoms_delete_item", item_id="REQ-006", force=True, reason="gone")
     assert call(trial, VIEWER, "atoms_verify_history")["intact"] is True
+
+
+def test_bulk_links_refuse_viewers_and_other_tenants_and_report_odd_entries(trial: psycopg.Connection) -> None:
+    before = live_links(trial)
+    good = {"from_id": "TC-001", "to_id": "REQ-004", "type": "verifies"}
+    assert refused(trial, VIEWER, "42501", "atoms_link_items", links=Json([good]))["code"] == "PERMISSION_DENIED"
+    outsider = refused(trial, GLOBEX_EDITOR, "PT404", "atoms_link_items", links=Json([good]))
+    assert outsider["code"] == "NOT_FOUND" and "details" not in outsider
+    odd = [
+        {"from_id": 7, "to_id": "REQ-004", "type": "verifies"},
+        "TC-001 verifies REQ-004",
+        {"from_id": "TC-001", "to_id": "REQ-004\u0000", "type": "verifies"},
+        {"from_id": "TC-001", "to_id": "REQ-004", "type": "verifies", "action": None},
+    ]
+    out = call(trial, EDITOR, "atoms_link_items", links=Json(odd))
+    assert [(e["index"], e["error"]) for e in out["errors"]] == [
+        (0, "from_id must be a string, got number"),
+        (1, "link must be a JSON object, got string"),
+        (2, "link must not contain U+0000 (NUL) or an unpaired surrogate escape"),
+    ]
+    assert [(r["index"], r["changed"]) for r in out["links"]] == [(3, True)]
+    assert live_links(trial) == before + 1

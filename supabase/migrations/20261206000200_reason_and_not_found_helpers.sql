@@ -5,11 +5,12 @@
 --   the project's settings say require_change_reason, and sets atoms.change_reason locally in its own body; it lasts
 --   until the RPC returns (the RPC's SET clause scopes it), and private.append_history copies it into every
 --   change_history row the call writes.
--- Not found: PT404's DETAIL is a JSON object {deleted_at, deleted_by} when the item exists but is soft-deleted and
+-- Not found: PT404's DETAIL is a JSON object {id, deleted_at, deleted_by} when the item exists but is soft-deleted and
 --   the caller may see the project (the shim returns it as error.details), so a member knows to ask an admin for
 --   atoms_restore_item; to anybody else the item simply does not exist.
--- Security: project_requires_change_reason and deleted_item_details are security definer owned by atoms_rpc_owner
---   (RLS applies with the caller's auth.uid(): they see only the caller's projects); the others are invoker.
+-- Security: project_requires_change_reason and deleted_item_details are security definer (owned by the migration
+--   runner, like the RBAC helpers) and answer only for projects the caller may see, checked with
+--   private.visible_project_ids / private.has_project_role; the others are security invoker.
 
 -- ---- change reasons ----
 create or replace function private.project_requires_change_reason(project_id uuid) returns boolean
@@ -19,15 +20,16 @@ as $$
     (
       select p.settings -> 'require_change_reason' = 'true'::jsonb
       from public.projects as p
-      where p.id = project_requires_change_reason.project_id
+      where
+        p.id = project_requires_change_reason.project_id
+        and p.id in (select private.visible_project_ids())
     ),
     false
   )
 $$;
 
 comment on function private.project_requires_change_reason(uuid) is
-'atoms: true when the project''s settings say require_change_reason: true (update, delete and link then need a reason); false otherwise, also for a project the caller cannot see.';
-alter function private.project_requires_change_reason(uuid) owner to atoms_rpc_owner;
+'atoms: true when the project''s settings say require_change_reason: true (update, delete and link then need a reason); false otherwise, also for a project the caller cannot see (security definer: it checks visibility itself).';
 revoke execute on function private.project_requires_change_reason(uuid) from public, anon;
 grant execute on function private.project_requires_change_reason(uuid) to authenticated, atoms_rpc_owner;
 
@@ -64,11 +66,11 @@ as $$
     i.project_id = deleted_item_details.project_id
     and i.key = deleted_item_details.item_key
     and i.deleted_at is not null
+    and (select private.has_project_role(deleted_item_details.project_id, 'viewer'))
 $$;
 
 comment on function private.deleted_item_details(uuid, text) is
-'atoms: {id, deleted_at, deleted_by} of a soft-deleted item of a project the caller may see (RLS as atoms_rpc_owner with the caller''s auth.uid()), else null.';
-alter function private.deleted_item_details(uuid, text) owner to atoms_rpc_owner;
+'atoms: {id, deleted_at, deleted_by} of a soft-deleted item of a project the caller may see (security definer: it checks the caller''s viewer role itself, since the authenticated policies hide deleted items), else null.';
 revoke execute on function private.deleted_item_details(uuid, text) from public, anon;
 grant execute on function private.deleted_item_details(uuid, text) to authenticated, atoms_rpc_owner;
 

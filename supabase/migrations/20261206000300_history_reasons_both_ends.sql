@@ -70,7 +70,7 @@ end;
 $$;
 
 comment on function private.append_history(uuid, uuid, uuid, public.history_event_type, text[], jsonb, jsonb) is
-'atoms: the only writer of change_history (security invoker; runs with the rights of the definer history triggers). Locks the chain head of (project, project_id), appends the next row (actor, session and client from the session; reason from the transaction-local atoms.change_reason set by private.use_change_reason; hash_version 1) and advances the head. Called by the history triggers only.';
+'atoms: the only writer of change_history (security invoker; runs with the rights of the definer history triggers). Locks the chain head of (project, project_id), appends the next row (actor, session and client from the session; reason from atoms.change_reason, which a write RPC sets locally in its own body after private.require_change_reason; hash_version 1) and advances the head. Called by the history triggers only.';
 
 create or replace function private.record_test_result_change() returns trigger
 language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
@@ -173,7 +173,7 @@ begin
         from public.change_history as ch
         where ch.item_id = iid and ch.project_id = pid
         order by ch.changed_at desc, ch.chain_seq desc
-        limit page_limit + page_offset
+        limit page_limit::bigint + page_offset
       )
       union all
       (
@@ -184,7 +184,7 @@ begin
           and ch.event_type in ('linked', 'unlinked')
           and ch.project_id = pid
         order by ch.changed_at desc, ch.chain_seq desc
-        limit page_limit + page_offset
+        limit page_limit::bigint + page_offset
       )
     ) as e
     order by e.changed_at desc, e.chain_seq desc
