@@ -149,7 +149,8 @@ def test_a_session_in_another_time_zone_verifies_the_same_chain(db: psycopg.Conn
                 (P,),
             ).fetchone()[0]
         )
-    assert all(v == {"intact": True, "checked_rows": 42, "first_broken": None} for v in verdicts)
+    # 41 seed rows, the update and the two suspect_marked rows it writes (REQ-002's child link and its test's link).
+    assert all(v == {"intact": True, "checked_rows": 44, "first_broken": None} for v in verdicts)
     assert all(e == expected[0] for e in expected)
     assert expected[0] == [h for _, h in stored_hashes(db)]
 

@@ -52,7 +52,7 @@ def test_inspector_lists_the_tools_strictly_and_calls_one(tmp_path: Path, url: s
     listed = run_inspector(tmp_path, url, "--method", "tools/list", "--strict")
     assert listed.returncode == 0, listed.stderr
     names = [tool["name"] for tool in json.loads(listed.stdout)["result"]["tools"]]
-    assert len(names) == 20 and names[0] == "atoms_status"
+    assert len(names) == 23 and names[0] == "atoms_status"
 
     called = run_inspector(
         tmp_path,

@@ -18,7 +18,7 @@ DOCUMENTED_TOOLS = {
     "atoms_get_coverage", "atoms_get_history", "atoms_export_mermaid", "atoms_trace", "atoms_project_summary",
     "atoms_browse", "atoms_create_item", "atoms_update_item", "atoms_delete_item", "atoms_link_items",
     "atoms_bulk_import", "atoms_record_test_result", "atoms_restore_item", "atoms_get_audit_log",
-    "atoms_verify_history",
+    "atoms_verify_history", "atoms_list_suspect_links", "atoms_clear_suspect", "atoms_trace_matrix",
 }  # fmt: skip
 SERVER_ONLY_RPCS = {"atoms_check_rate_limit"}  # called by the server before every tool, not a tool itself
 JSON_TO_SQL = {"string": "text", "integer": "integer", "boolean": "boolean"}
