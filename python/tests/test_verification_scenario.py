@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from atoms_mcp.core.models import ClearSuspectOutput, ListSuspectLinksOutput, TraceMatrixOutput
+from atoms_mcp.core.verification_models import ClearSuspectOutput, ListSuspectLinksOutput, TraceMatrixOutput
 from principals import ACME_ORG, GLOBEX_EDITOR, PRINCIPALS, act_as
 from writepath import raises_sqlstate, rpc, superuser
 

@@ -1,5 +1,4 @@
-"""Pydantic input models of the MCP tools: one per tool, constraints mirroring the SQL validation; output models
-beside the inputs of the tools that have them.
+"""Pydantic input models of the MCP tools: one per tool, constraints mirroring the SQL validation.
 
 The database re-validates every argument (the RPCs' `private.require_*` helpers), so these models are the
 first, friendlier line: the client sees the limits in the JSON Schema and gets an actionable message
@@ -20,8 +19,6 @@ from atoms_mcp.core.text_rules import require_permitted_text
 __all__ = [
     "BrowseInput",
     "BulkImportInput",
-    "ClearSuspectInput",
-    "ClearSuspectOutput",
     "BulkItem",
     "CreateItemInput",
     "DeleteItemInput",
@@ -34,22 +31,13 @@ __all__ = [
     "LinkItemsInput",
     "ListItemsInput",
     "ListProjectsInput",
-    "ListSuspectLinksInput",
-    "ListSuspectLinksOutput",
-    "MatrixRow",
-    "MatrixTest",
     "ProjectSummaryInput",
     "RecordTestResultInput",
     "RestoreItemInput",
     "SearchInput",
-    "RequirementStatus",
     "StatusInput",
-    "SuspectCause",
-    "SuspectLink",
     "ToolInput",
     "TraceInput",
-    "TraceMatrixInput",
-    "TraceMatrixOutput",
     "UpdateItemInput",
     "VerifyHistoryInput",
 ]
@@ -95,8 +83,6 @@ FilterType = Literal["requirement", "test-case", "note", "table"]
 Level = Literal["System", "Subsystem", "Component"]
 TestResult = Literal["passed", "failed", "blocked", "not-run"]
 LinkWord = Literal["parent", "child", "related", "verifies", "verified_by"]
-# public.requirement_status, in precedence order (first match wins).
-RequirementStatus = Literal["suspect", "failing", "blocked", "not_run", "stale", "verified", "uncovered"]
 Limit200 = Annotated[int, Field(ge=1, le=200, description="Page size, 1-200.")]
 Offset = Annotated[int, Field(ge=0, le=INT4_MAX, description="Rows to skip (pagination).")]
 Depth = Annotated[int, Field(ge=1, le=10, description="Levels to follow, 1-10.")]
@@ -346,104 +332,3 @@ class GetAuditLogInput(ProjectInput):
 
 class VerifyHistoryInput(ProjectInput):
     pass
-
-
-# ---- verification status: suspect links and the traceability matrix ----
-class ListSuspectLinksInput(ProjectInput):
-    item_id: ItemKey | SkipJsonSchema[None] = Field(
-        default=None, description="Only suspect links where this item is either end."
-    )
-    limit: Limit200 = 50
-    offset: Offset = 0
-
-
-class ClearSuspectInput(ProjectInput):
-    from_id: ItemKey = Field(description="The link's source: the test case (verifies) or the parent (child).")
-    to_id: ItemKey = Field(description="The link's target: the requirement (verifies) or the child (child).")
-    reason: Reason = Field(description="What you reviewed and why the link still holds (1-1000), kept in history.")
-
-
-class TraceMatrixInput(ProjectInput):
-    level: Level | SkipJsonSchema[None] = Field(default=None, description="Only requirements of this level.")
-    domain: Domain | SkipJsonSchema[None] = Field(default=None, description="Only requirements with this domain.")
-    status: RequirementStatus | SkipJsonSchema[None] = Field(
-        default=None, description="Only requirements with this verification status."
-    )
-    limit: Limit200 = 50
-    offset: Offset = 0
-
-
-class ToolOutput(BaseModel):
-    """Base of the output models: the fields a tool promises; a later sibling field is allowed."""
-
-    model_config = ConfigDict(extra="allow")
-
-
-class PageMeta(ToolOutput):
-    total_count: int
-    limit: int
-    offset: int
-    has_more: bool
-
-
-class SuspectCause(ToolOutput):
-    item_id: str
-    fields_changed: list[str]
-    changed_at: str
-    changed_by: str | None
-    reason: str | None
-
-
-class SuspectLink(ToolOutput):
-    from_id: str
-    to_id: str
-    type: Literal["verifies", "child"]
-    link_kind: Literal["verification", "hierarchy"]
-    suspect_since: str
-    cause: SuspectCause
-
-
-class ListSuspectLinksOutput(ToolOutput):
-    data: list[SuspectLink]
-    meta: PageMeta
-
-
-class ClearSuspectOutput(ToolOutput):
-    from_id: str
-    to_id: str
-    type: Literal["verifies", "child"]
-    link_kind: Literal["verification", "hierarchy"]
-    cleared: bool
-    suspect_since: str
-    reason: str
-    message: str
-
-
-class LatestResult(ToolOutput):
-    result: TestResult
-    run_at: str
-    executed_by: str | None
-    build: str | None
-
-
-class MatrixTest(ToolOutput):
-    id: str
-    title: str
-    suspect: bool
-    suspect_since: str | None
-    latest_result: LatestResult | None
-
-
-class MatrixRow(ToolOutput):
-    id: str
-    title: str
-    level: Level | None
-    domains: list[str]
-    status: RequirementStatus
-    content_changed_at: str
-    tests: list[MatrixTest]
-
-
-class TraceMatrixOutput(ToolOutput):
-    data: list[MatrixRow]
-    meta: PageMeta

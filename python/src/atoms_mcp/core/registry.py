@@ -14,7 +14,7 @@ from typing import Any, Literal, cast
 
 from pydantic import BaseModel
 
-from atoms_mcp.core import models
+from atoms_mcp.core import models, verification_models
 
 __all__ = ["TOOLS", "TOOLS_BY_NAME", "ToolSpec"]
 
@@ -128,8 +128,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         description=(
             "Read one item in full by its key (REQ-001, TC-012, NOTE-003): title, summary, body, domains, level, "
             "who created and changed it, its parents, children, related items, what it verifies or is verified "
-            "by, its suspect links (suspect_links), a requirement's verification_status, and for a test case its "
-            "latest result and result history."
+            "by, suspect_links, a requirement's verification_status, a test case's latest result and results."
         ),
         input_model=models.GetItemInput,
         rpc="atoms_get_item",
@@ -154,12 +153,9 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="atoms_get_coverage",
         title="Test coverage",
         description=(
-            "Which requirements are verified by at least one test case, optionally for one domain or level. Use it "
-            "to find gaps before writing test cases. Covered means a live test case verifies it; verified is "
-            "stricter: every verifying test's latest result passed after the requirement's last change and no link "
-            "is suspect. Returns {covered, uncovered, total, coverage_percent, uncovered_items:[{id, title, type, "
-            "domains, level}], verified_count, verified_percent, by_status:{status:{count, items (first 50 keys; "
-            "atoms_trace_matrix pages through the rest)}}}."
+            "Which requirements a test case verifies (covered) and which are verified (status, see "
+            "atoms_trace_matrix), optionally for one domain or level. Use it to find gaps. Returns {covered, "
+            "uncovered, total, coverage_percent, uncovered_items, verified_count, verified_percent, by_status}."
         ),
         input_model=models.GetCoverageInput,
         rpc="atoms_get_coverage",
@@ -213,15 +209,10 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="atoms_list_suspect_links",
         title="Suspect links",
         description=(
-            "List the project's suspect links: links whose upstream end changed since they were last reviewed. A "
-            "change of title, summary, body or level makes the item's links to its children suspect, and its "
-            "verification links (a changed requirement or a changed test case); tags do not, and a changed child "
-            "leaves its parent link alone. Use it to review what a change may have invalidated, then "
-            "atoms_clear_suspect. item_id keeps links where that item is either end. Returns [{from_id, to_id, "
-            f"type, link_kind, suspect_since, cause:{{item_id, fields_changed, changed_at, changed_by, reason}}}}]. "
-            f"{_PAGE}"
+            "Links made suspect by a change of title, summary, body or level at their upstream end, until cleared "
+            f"(atoms_clear_suspect); item_id: that item's. Returns [{{from_id, to_id, type, cause, ...}}]. {_PAGE}"
         ),
-        input_model=models.ListSuspectLinksInput,
+        input_model=verification_models.ListSuspectLinksInput,
         rpc="atoms_list_suspect_links",
         read_only=True,
         idempotent=True,
@@ -231,15 +222,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="atoms_trace_matrix",
         title="Traceability matrix",
         description=(
-            "The traceability matrix in one call: per requirement its verification status, its verifying test "
-            "cases and each one's latest result (result, run_at, executed_by, build) and suspect flag, oldest "
-            "requirement first, optionally filtered by level, domain and status. Status, first match wins: suspect "
-            "(a verification link is suspect) > failing > blocked > not_run (no result, or latest not-run) > stale "
-            "(latest run before the requirement's last change) > verified > uncovered (no verifying test). Use it "
-            "for a verification report or to find what to re-test. Returns [{id, title, level, domains, status, "
-            f"content_changed_at, tests:[{{id, title, suspect, suspect_since, latest_result}}]}}]. {_PAGE}"
+            "Per requirement its status, verifying tests, each one's latest result (result, run_at, executed_by, "
+            "build) and suspect flag; filters level, domain, status. Status, first match: suspect > failing > "
+            "blocked > not_run (no result or latest not-run) > stale (ran before the last change) > verified > "
+            f"uncovered. Use it for a verification report. Returns [{{id, title, status, tests, ...}}]. {_PAGE}"
         ),
-        input_model=models.TraceMatrixInput,
+        input_model=verification_models.TraceMatrixInput,
         rpc="atoms_trace_matrix",
         read_only=True,
         idempotent=True,
@@ -249,10 +237,9 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="atoms_project_summary",
         title="Project summary",
         description=(
-            "One-call overview of a project: item counts, coverage (covered and verified percentages, requirements "
-            "per verification status), test results (passed, failed, blocked, not-run, never run), the last 10 "
-            "changes and whether the history hash chain is intact. Use it to orient "
-            "yourself in a project or to report its status."
+            "One-call overview of a project: item counts, coverage (covered and verified percent, status counts), "
+            "test results (passed, failed, blocked, not-run, never run), the last 10 changes and whether the "
+            "history hash chain is intact. Use it to orient yourself in a project or to report its status."
         ),
         input_model=models.ProjectSummaryInput,
         rpc="atoms_project_summary",
@@ -363,14 +350,11 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="atoms_clear_suspect",
         title="Clear suspect link",
         description=(
-            "Mark a suspect link as reviewed (editors and admins): after checking that the test case still verifies "
-            "the changed requirement (or the child still follows its changed parent), clear its flag with a reason "
-            "saying what you reviewed; the reason is required and kept in history. from_id -> to_id is the link's "
-            "direction: test case -> requirement, or parent -> child. A requirement whose passing run predates its "
-            "change stays stale until the test runs again. Returns {from_id, to_id, type, link_kind, cleared, "
-            "suspect_since, reason, message}."
+            "Mark a suspect link reviewed (editors and admins): from_id -> to_id is test case -> requirement or "
+            "parent -> child; reason (what you reviewed) is required, kept in history. A passing run older than the "
+            "change stays stale. Returns {from_id, to_id, type, link_kind, cleared, suspect_since, reason, message}."
         ),
-        input_model=models.ClearSuspectInput,
+        input_model=verification_models.ClearSuspectInput,
         rpc="atoms_clear_suspect",
         read_only=False,
     ),
