@@ -107,7 +107,8 @@ def test_a_column_added_later_keeps_old_rows_verifying_and_covers_its_values(
 
     with as_principal(db, EDITOR) as conn:  # the write path keeps working and stays verifiable (rolled back)
         rpc(conn, "atoms_update_item", project_id=P, item_id="REQ-001", title="after the new column")
-        assert rpc(conn, "atoms_verify_history", project_id=P)["checked_rows"] == len(before) + 1
+        # The update and the suspect_marked rows of REQ-001's two child links and two verification links.
+        assert rpc(conn, "atoms_verify_history", project_id=P)["checked_rows"] == len(before) + 5
         assert rpc(conn, "atoms_verify_history", project_id=P)["intact"] is True
     db.execute(APPEND_WITH_REASON.format(project=P))
     newest = db.execute(
@@ -151,7 +152,8 @@ def test_a_session_in_another_time_zone_verifies_the_same_chain(db: psycopg.Conn
                 (P,),
             ).fetchone()[0]
         )
-    assert all(v == {"intact": True, "checked_rows": 42, "first_broken": None} for v in verdicts)
+    # 41 seed rows, the update and the two suspect_marked rows it writes (REQ-002's child link and its test's link).
+    assert all(v == {"intact": True, "checked_rows": 44, "first_broken": None} for v in verdicts)
     assert all(e == expected[0] for e in expected)
     assert expected[0] == [h for _, h in stored_hashes(db)]
 

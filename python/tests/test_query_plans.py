@@ -8,6 +8,7 @@ import pytest
 
 from atoms_bench.datagen import DatasetSpec, generate
 from atoms_bench.plans import capture_plans, render_plan, seq_scans
+from atoms_bench.verification import REQUIREMENTS, VERIFICATION_PROJECT, ensure_verification_project, verification_calls
 from atoms_bench.workload import READ_CALLS, available, pick_probe
 
 pytestmark = pytest.mark.slow
@@ -63,3 +64,30 @@ def test_generated_history_chains_verify(db: psycopg.Connection, db_url: str) ->
         " and not private.history_chain_intact('project', p.id)"
     ).fetchone()[0]
     assert broken == 0
+
+
+def test_verification_reads_on_a_1000_requirement_project_are_index_backed(db: psycopg.Connection, db_url: str) -> None:
+    generate(db_url, DatasetSpec(items=10_000, orgs=10, projects_per_org=10, seed=13), log=lambda _message: None)
+    probe = pick_probe(db)
+    ensure_verification_project(db_url, probe)
+    ensure_verification_project(db_url, probe)  # reused, not generated twice
+    calls = list(verification_calls())
+    results = capture_plans(db, calls, probe)
+    assert {r.call: r.error for r in results if r.error} == {}
+    # link_suspicions holds a few dozen rows here (a seq scan is the right plan); test_read_plans covers it large.
+    offenders = {r.call: seq_scans(r) for r in results}
+    assert {call: scans for call, scans in offenders.items() if scans} == {}
+
+    with db.transaction(force_rollback=True):
+        db.execute(
+            "select set_config('role', 'authenticated', true), set_config('request.jwt.claims', %s, true)",
+            (f'{{"sub": "{probe.viewer_id}", "role": "authenticated"}}',),
+        )
+        coverage = db.execute("select public.atoms_get_coverage(project_id => %s)", (VERIFICATION_PROJECT,)).fetchone()[
+            0
+        ]
+    # Every status occurs in the generated project, and they partition its requirements.
+    counts = {status: entry["count"] for status, entry in coverage["by_status"].items()}
+    assert coverage["total"] == REQUIREMENTS == sum(counts.values())
+    assert all(n > 0 for n in counts.values()), counts
+    assert counts["uncovered"] == coverage["uncovered"] == REQUIREMENTS // 20

@@ -11,6 +11,8 @@ from read_fixtures import Project, rpc, rpc_error
 
 VIEWER = PRINCIPALS["viewer"]
 
+STATUSES = ("suspect", "failing", "blocked", "not_run", "stale", "verified", "uncovered")
+
 
 @pytest.fixture
 def project(db: psycopg.Connection) -> Project:
@@ -39,8 +41,17 @@ def project(db: psycopg.Connection) -> Project:
 
 def test_coverage_counts_live_requirements_verified_by_live_tests_over_live_links(project: Project) -> None:
     result = rpc(project.db, VIEWER, "atoms_get_coverage", project_id=project.id)
-    assert set(result) == {"covered", "uncovered", "total", "coverage_percent", "uncovered_items"}
+    assert set(result) == {
+        "covered", "uncovered", "total", "coverage_percent", "uncovered_items", "verified_count", "verified_percent",
+        "by_status",
+    }  # fmt: skip
     assert (result["covered"], result["uncovered"], result["total"]) == (2, 3, 5)
+    # No test has run: covered but not verified.
+    assert (result["verified_count"], result["verified_percent"]) == (0, 0.0)
+    assert {s: v["count"] for s, v in result["by_status"].items()} == {
+        "suspect": 0, "failing": 0, "blocked": 0, "not_run": 2, "stale": 0, "verified": 0, "uncovered": 3,
+    }  # fmt: skip
+    assert result["by_status"]["not_run"]["items"] == ["REQ-001", "REQ-002"]
     assert result["coverage_percent"] == 40.0
     assert result["uncovered_items"] == [
         {"id": "REQ-003", "title": "Deleted test", "type": "requirement", "domains": ["safety"], "level": "System"},
@@ -73,7 +84,10 @@ def test_a_project_without_requirements_has_zero_coverage_not_an_error(db: psyco
     p = Project(db)
     p.item("TC-001")
     result = rpc(db, VIEWER, "atoms_get_coverage", project_id=p.id)
-    assert result == {"covered": 0, "uncovered": 0, "total": 0, "coverage_percent": 0.0, "uncovered_items": []}
+    assert result == {
+        "covered": 0, "uncovered": 0, "total": 0, "coverage_percent": 0.0, "uncovered_items": [],
+        "verified_count": 0, "verified_percent": 0.0, "by_status": {s: {"count": 0, "items": []} for s in STATUSES},
+    }  # fmt: skip
     with as_principal(db, VIEWER) as conn:
         text = conn.execute("select public.atoms_get_coverage(project_id => %s)::text", (p.id,)).fetchone()[0]
     assert '"coverage_percent": 0.0' in text
@@ -104,7 +118,11 @@ def test_summary_has_the_documented_shape_and_counts_live_items(project: Project
     assert set(summary) == {"project", "counts", "coverage", "tests", "recent_changes", "history_intact"}
     assert summary["project"] == {"id": project.id, "name": "Fixture project", "org_name": "Acme Automotive"}
     assert summary["counts"] == {"requirement": 5, "test-case": 3, "note": 0}
-    assert summary["coverage"] == {"covered": 2, "uncovered": 3, "total": 5, "coverage_percent": 40.0}
+    assert summary["coverage"] == {
+        "covered": 2, "uncovered": 3, "total": 5, "coverage_percent": 40.0,
+        "verified_count": 0, "verified_percent": 0.0,
+        "by_status": {s: {"count": {"not_run": 2, "uncovered": 3}.get(s, 0)} for s in STATUSES},
+    }  # fmt: skip
     assert summary["history_intact"] is True
 
 
@@ -169,7 +187,11 @@ def test_summary_of_an_empty_project(db: psycopg.Connection) -> None:
     p = Project(db)
     summary = rpc(db, VIEWER, "atoms_project_summary", project_id=p.id)
     assert summary["counts"] == {"requirement": 0, "test-case": 0, "note": 0}
-    assert summary["coverage"] == {"covered": 0, "uncovered": 0, "total": 0, "coverage_percent": 0.0}
+    assert summary["coverage"] == {
+        "covered": 0, "uncovered": 0, "total": 0, "coverage_percent": 0.0,
+        "verified_count": 0, "verified_percent": 0.0,
+        "by_status": {s: {"count": 0} for s in STATUSES},
+    }  # fmt: skip
     assert summary["tests"] == {"passed": 0, "failed": 0, "blocked": 0, "not-run": 0, "never_run": 0}
     assert summary["recent_changes"] == [] and summary["history_intact"] is True
 

@@ -207,7 +207,10 @@ def test_get_item_returns_the_full_shape_with_relationships_of_live_links_only(d
         "links",
         "status",
         "metadata",
+        "suspect_links",
+        "verification_status",
     }
+    assert item["suspect_links"] == [] and item["verification_status"] == "not_run"
     assert item["id"] == "REQ-002" and item["type"] == "requirement" and item["title"] == "Me"
     assert item["summary"] == "sum" and item["body"] == "body text"
     assert item["tags"] == {"domains": ["safety"], "level": "Subsystem"}

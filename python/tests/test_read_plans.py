@@ -13,7 +13,7 @@ import pytest
 from principals import ACME_ORG, PRINCIPALS, as_principal
 
 BIG = "a0000000-0000-4000-8000-00000000b001"
-LARGE_TABLES = {"items", "item_links", "test_results", "change_history"}
+LARGE_TABLES = {"items", "item_links", "test_results", "change_history", "link_suspicions"}
 
 GENERATE = """
 set session_replication_role = replica;
@@ -66,6 +66,10 @@ select 'project', l.project_id, l.org_id, l.project_id, l.source_item_id, 'linke
 from public.item_links as l;
 update public.items set deleted_at = '2026-06-01', deleted_by = %(admin)s
 where project_id = %(big)s and key = 'NOTE-00020';
+insert into public.link_suspicions (org_id, project_id, link_id, cause_item_id, cause_fields, marked_at)
+select l.org_id, l.project_id, l.id, l.target_item_id, array['title'], '2026-02-01'::timestamptz
+from public.item_links as l
+where l.link_kind = 'verification' and substring(l.id::text from 1 for 1) in ('0', '1', '2');
 set session_replication_role = origin;
 """
 
@@ -87,6 +91,10 @@ CALLS = {
     "atoms_get_history (page 2)": f"select public.atoms_get_history({P}, item_id => 'REQ-00060', \"offset\" => 20)",
     "atoms_get_item (deleted)": f"select public.atoms_get_item({P}, item_id => 'NOTE-00020')",
     "atoms_project_summary": f"select public.atoms_project_summary({P})",
+    "atoms_list_suspect_links": f"select public.atoms_list_suspect_links({P})",
+    "atoms_list_suspect_links (item)": f"select public.atoms_list_suspect_links({P}, item_id => 'REQ-00060')",
+    "atoms_trace_matrix": f'select public.atoms_trace_matrix({P}, "offset" => 50)',
+    "atoms_trace_matrix (status)": f"select public.atoms_trace_matrix({P}, status => 'verified', domain => 'hmi')",
 }
 
 

@@ -48,6 +48,7 @@ def test_trace_result_has_the_documented_shape(project: Project) -> None:
             "link_kind": "related",
             "via": "REQ-002",
             "depth": 1,
+            "suspect": False,
         },
         {
             "id": "REQ-001",
@@ -57,6 +58,7 @@ def test_trace_result_has_the_documented_shape(project: Project) -> None:
             "link_kind": "hierarchy",
             "via": "REQ-002",
             "depth": 1,
+            "suspect": False,
         },
     ]
     assert result["total_count"] == 2
@@ -241,6 +243,7 @@ def test_the_cap_cuts_the_level_that_crosses_it(db: psycopg.Connection) -> None:
         "link_kind": "hierarchy",
         "via": "REQ-001",
         "depth": 1,
+        "suspect": False,
     }
     assert [i["id"] for i in result["items"][1:]] == [f"REQ-{n}" for n in range(1000, 1199)]
     assert {i["depth"] for i in result["items"][1:]} == {2}

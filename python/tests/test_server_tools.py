@@ -48,6 +48,17 @@ def o(**extra: Any) -> Args:
 # Per mode (0 legacy, 1 auto) and principal, the writes touch different items so the cases stay independent.
 _UPDATE = {0: {"editor": "REQ-002", "admin": "REQ-003"}, 1: {"editor": "REQ-004", "admin": "REQ-005"}}
 _DELETE = {0: {"editor": "NOTE-001", "admin": "NOTE-002"}, 1: {"editor": "NOTE-003", "admin": "NOTE-004"}}
+# The verification link that the same principal's atoms_update_item (it runs first) made suspect.
+_CLEAR = {
+    0: {"editor": "TC-002 REQ-002", "admin": "TC-003 REQ-003"},
+    1: {"editor": "TC-004 REQ-004", "admin": "TC-005 REQ-005"},
+}
+
+
+def _clear(mode: int, who: str) -> dict[str, Any]:
+    from_id, to_id = _CLEAR[mode].get(who, "TC-001 REQ-001").split()
+    return {"project_id": ACME_PROJECT, "from_id": from_id, "to_id": to_id, "reason": f"reviewed by {who}"}
+
 
 CASES: dict[str, tuple[Args, dict[str, str | None]]] = {
     "atoms_status": (lambda _m, _w: {}, EVERYONE),
@@ -56,6 +67,8 @@ CASES: dict[str, tuple[Args, dict[str, str | None]]] = {
     "atoms_get_item": (p(item_id="REQ-001"), READ),
     "atoms_search": (p(query="brake"), READ),
     "atoms_get_coverage": (p(), READ),
+    "atoms_list_suspect_links": (p(limit=5), READ),
+    "atoms_trace_matrix": (p(status="verified", limit=5), READ),
     "atoms_get_history": (p(item_id="REQ-001", limit=5), READ),
     "atoms_export_mermaid": (p(depth=2), READ),
     "atoms_trace": (p(item_id="REQ-001", direction="both", depth=2), READ),
@@ -77,6 +90,7 @@ CASES: dict[str, tuple[Args, dict[str, str | None]]] = {
     ),
     "atoms_record_test_result": (p(item_id="TC-002", result="passed", note="green"), WRITE),
     # The admin restores what the editor deleted in the same mode (atoms_delete_item runs first).
+    "atoms_clear_suspect": (_clear, WRITE),
     "atoms_restore_item": (lambda m, _w: {"project_id": ACME_PROJECT, "item_id": _DELETE[m]["editor"]}, ADMIN),
     "atoms_get_audit_log": (p(limit=5), ADMIN),
     "atoms_verify_history": (p(), READ),
@@ -121,7 +135,7 @@ def module_url(module_db: psycopg.Connection) -> str:
 
 def test_every_registered_tool_has_a_case() -> None:
     assert set(CASES) == set(TOOLS_BY_NAME)
-    assert len(TOOLS) == 32
+    assert len(TOOLS) == 35
 
 
 @pytest.mark.parametrize("mode", MODES)

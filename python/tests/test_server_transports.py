@@ -51,7 +51,7 @@ async def test_stdio_subprocess_serves_tools_and_flushes_its_audit_on_exit(url: 
         ):
             await session.initialize()
             tools = await session.list_tools()
-            assert len(tools.tools) == 32
+            assert len(tools.tools) == 35
             status = payload(await session.call_tool("atoms_status", {}))
             assert (status["status"], status["email"]) == ("authenticated", "editor@acme.test")
             created = await session.call_tool(
@@ -117,7 +117,7 @@ async def test_http_with_a_user_token_runs_tools_as_that_user(mode: str, http_ur
             client_info=Implementation(name="windsurf", version="1"),
         ) as client,
     ):
-        assert len((await client.list_tools()).tools) == 32
+        assert len((await client.list_tools()).tools) == 35
         status = payload(await client.call_tool("atoms_status", {}))
         assert (status["status"], status["email"]) == ("authenticated", "viewer@acme.test")
         projects = payload(await client.call_tool("atoms_list_projects", {}))

@@ -289,12 +289,16 @@ def test_history_shows_links_from_both_ends_with_their_reasons(trial: psycopg.Co
         frozenset(pair)
         for pair in (("REQ-001", "REQ-003"), ("REQ-003", "REQ-006"), ("TC-001", "REQ-003"), ("TC-005", "REQ-003"))
     }
-    assert page["meta"] == {"total_count": 6, "limit": 20, "offset": 0, "has_more": False}
-    assert [(e["event_type"], e["reason"]) for e in events[:2]] == [
+    # The title change also made REQ-003's two verification links suspect (recorded under REQ-003, same reason).
+    assert page["meta"] == {"total_count": 8, "limit": 20, "offset": 0, "has_more": False}
+    assert [(e["event_type"], e["reason"]) for e in events[:4]] == [
+        ("suspect_marked", "Hazard H-7"),
+        ("suspect_marked", "Hazard H-7"),
         ("updated", "Hazard H-7"),
         ("linked", "Shared sensor"),
     ]
-    assert events[0]["new_values"] == {"title": "Occlusion detection within 30 s"}
+    assert {e["new_values"]["source_id"] for e in events[:2]} == {"TC-001", "TC-005"}
+    assert events[2]["new_values"] == {"title": "Occlusion detection within 30 s"}
     # The other end sees the same related link, with its reason, whichever end it is stored under.
     other = call(trial, VIEWER, "atoms_get_history", item_id="REQ-006")["data"]
     assert [(e["event_type"], e["reason"]) for e in other[:1]] == [("linked", "Shared sensor")]
@@ -313,7 +317,7 @@ def test_history_shows_links_from_both_ends_with_their_reasons(trial: psycopg.Co
     assert [(e["event_type"], e["reason"], e["old_values"]["source_id"]) for e in newest["data"]] == [
         ("unlinked", "Test split", "TC-005")
     ]
-    assert newest["meta"]["total_count"] == 7 and newest["meta"]["has_more"]
+    assert newest["meta"]["total_count"] == 9 and newest["meta"]["has_more"]
 
 
 def test_results_carry_when_what_who_and_evidence(trial: psycopg.Connection) -> None:

@@ -1,5 +1,5 @@
-"""Bad input as a class, for every write RPC: each malformed argument gets a clear 22023 naming the field and
-leaves no row and no history behind; hostile-looking text is stored and returned verbatim."""
+"""Bad input as a class, for every write RPC (and the verification reads): each malformed argument gets a clear
+22023 naming the field and leaves no row and no history behind; hostile-looking text is stored and returned verbatim."""
 
 from __future__ import annotations
 
@@ -79,6 +79,29 @@ CASES: dict[str, tuple[dict[str, object], list[tuple[str, object]]]] = {
         [("project_id", v) for v in BAD_UUIDS] + [("item_id", v) for v in BAD_KEYS],
     ),
     "atoms_verify_history": ({"project_id": P}, [("project_id", v) for v in BAD_UUIDS]),
+    "atoms_clear_suspect": (
+        {"project_id": P, "from_id": "TC-001", "to_id": "REQ-001", "reason": "reviewed"},
+        [("project_id", v) for v in BAD_UUIDS]
+        + [("from_id", v) for v in BAD_KEYS]
+        + [("to_id", v) for v in BAD_KEYS]
+        + [("reason", v) for v in ["", None, "x" * 1001, *BAD_TEXT]],
+    ),
+    "atoms_list_suspect_links": (
+        {"project_id": P},
+        [("project_id", v) for v in BAD_UUIDS]
+        + [("item_id", v) for v in BAD_KEYS]
+        + [("limit", v) for v in (0, 201, -1)]
+        + [("offset", -1)],
+    ),
+    "atoms_trace_matrix": (
+        {"project_id": P},
+        [("project_id", v) for v in BAD_UUIDS]
+        + [("level", v) for v in ("", "system", "Module")]
+        + [("domain", v) for v in ["", "x" * 65, *BAD_TEXT]]
+        + [("status", v) for v in ("", "green", "Verified", "not-run", "suspect ")]
+        + [("limit", v) for v in (0, 201)]
+        + [("offset", -1)],
+    ),
 }
 
 

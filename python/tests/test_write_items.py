@@ -84,7 +84,9 @@ def test_update_changes_only_the_given_fields_and_records_old_and_new_values(db:
         after = item(conn, "REQ-002")
         assert (after["body"], after["summary"], after["level"]) == (before["body"], before["summary"], before["level"])
         assert after["domains"] == ["x"] and after["updated_by"] == EDITOR.user_id
-        event = last_history(conn)[0]
+        # The title change also made REQ-002's link to its child REQ-007 and TC-002's verification link suspect.
+        *marked, event = last_history(conn, 3)
+        assert [e["event_type"] for e in marked] == ["suspect_marked", "suspect_marked"]
         assert event["event_type"] == "updated" and event["fields_changed"] == ["title", "domains"]
         assert event["old_values"] == {"title": before["title"], "domains": before["domains"]}
         assert event["new_values"] == {"title": "New title", "domains": ["x"]}

@@ -22,7 +22,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from atoms_bench import report, scenarios
+from atoms_bench import report, scenarios, verification
 from atoms_bench.cli_call import cli_call
 from atoms_bench.datagen import DatasetSpec, generate
 from atoms_bench.harness import Figure, Samples
@@ -107,6 +107,9 @@ async def run_all(ctx: scenarios.BenchContext, step: Callable[[str], None], *, t
     calls = scenarios.read_calls_available(ctx.url)
     step("RLS cost")
     await scenarios.rls_cost(ctx, calls)
+    step("verification status on a 1,000-requirement project")
+    verification.ensure_verification_project(ctx.url, ctx.probe)
+    await scenarios.rls_cost(ctx, verification.verification_calls())
     step("server overhead")
     await scenarios.server_overhead(ctx)
     step("atoms call vs floor script")

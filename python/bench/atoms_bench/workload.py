@@ -60,6 +60,8 @@ READ_CALLS: tuple[ReadCall, ...] = (
     ),
     ReadCall("mermaid", "atoms_export_mermaid", (("project_id", "project_id"),)),
     ReadCall("project_summary", "atoms_project_summary", (("project_id", "project_id"),)),
+    ReadCall("trace_matrix", "atoms_trace_matrix", (("project_id", "project_id"),)),
+    ReadCall("suspect_links", "atoms_list_suspect_links", (("project_id", "project_id"),)),
 )
 
 

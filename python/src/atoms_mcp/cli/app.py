@@ -1,7 +1,7 @@
 """The `atoms` command: the typer app, its one Settings object per process, and where each command lives.
 
-`atoms call`, `atoms tools` (cli.call), `atoms serve` (cli.serve), `atoms login|logout|whoami` (cli.session),
-`atoms db ...` (cli.database), `atoms dev ...` (cli.dev),
+`atoms call`, `atoms tools` (cli.call), `atoms matrix` (cli.matrix), `atoms serve` (cli.serve),
+`atoms login|logout|whoami` (cli.session), `atoms db ...` (cli.database), `atoms dev ...` (cli.dev),
 `atoms org|member|invitation|project ...` (cli.team). Exit codes: 0 success, 1 failure, 2 usage, 3 partial.
 
 A command's module is imported, and its click command built from its signature, only when that command runs (or
@@ -29,6 +29,7 @@ __all__ = ["COMMANDS", "app"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "tools": ("atoms_mcp.cli.call", "tools"),
     "call": ("atoms_mcp.cli.call", "call"),
+    "matrix": ("atoms_mcp.cli.matrix", "matrix"),
     "serve": ("atoms_mcp.cli.serve", "serve"),
     "whoami": ("atoms_mcp.cli.session", "whoami"),
     "login": ("atoms_mcp.cli.session", "login"),

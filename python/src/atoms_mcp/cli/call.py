@@ -31,7 +31,7 @@ from atoms_mcp.identity.token_source import resolve_token_source
 from atoms_mcp.identity.verifier import JwtVerifier
 from atoms_mcp.settings import ConfigurationError, Settings
 
-__all__ = ["call", "exit_code", "run_call", "tools"]
+__all__ = ["call", "exit_code", "run_call", "token_source", "tools"]
 
 OutputOption = Annotated[Output, typer.Option("--output", "-o", help="json (default) or table.")]
 
@@ -68,7 +68,7 @@ def call(
         usage('arguments must be a JSON object such as \'{"project_id": "..."}\'.')
     given = {str(key): value for key, value in cast(dict[Any, Any], parsed).items()}
     try:
-        source = _token_source(settings, as_user, interactive=None)
+        source = token_source(settings, as_user, interactive=None)
         outcome = asyncio.run(run_call(settings, spec, given, source))
     except (AtomsError, psycopg.Error, LookupError, ConfigurationError) as error:
         fail(error)
@@ -109,7 +109,7 @@ def _origin(pipeline: CallPipeline) -> CallOrigin:
     return CallOrigin(actor=CLI_ACTOR, client_name=CLI_CLIENT_NAME, transport_session=pipeline.instance_id)
 
 
-def _token_source(settings: Settings, as_user: str | None, *, interactive: bool | None) -> TokenSource:
+def token_source(settings: Settings, as_user: str | None, *, interactive: bool | None) -> TokenSource:
     """--as mints a dev token; else ATOMS_ACCESS_TOKEN, the credentials file, or a browser login at a terminal."""
     if as_user:
         from atoms_mcp.cli.dev import dev_token_for
@@ -133,7 +133,7 @@ def _audit_unknown(settings: Settings, tool: str, arguments: dict[str, Any], as_
 
     async def refuse() -> None:
         try:
-            source = _token_source(settings, as_user, interactive=False)
+            source = token_source(settings, as_user, interactive=False)
         except (AtomsError, LookupError, psycopg.Error):
             source = StaticTokenSource(None)
         async with _pipeline(settings, source) as pipeline:
