@@ -7,6 +7,7 @@ round trip. Optional fields accept null as "not given"; only the given fields ar
 models allow extra fields, so a later version can add sibling fields compatibly.
 """
 
+from .admin_tools import *  # noqa: F403
 from .fields import *  # noqa: F403
 from .read_tools import *  # noqa: F403
 from .write_tools import *  # noqa: F403
