@@ -35,7 +35,12 @@ def test_serve_advertises_the_port_it_serves_unless_app_url_is_set(tmp_path: Pat
         "ATOMS_POOL_MIN_SIZE": "0",
     }
     if configured:
+        # A public deployment: its own keys, no development mode.
         env["ATOMS_APP_URL"] = "https://atoms.example.com"
+        env["ATOMS_JWT_SECRET"] = "a-deployment-secret-of-at-least-32-characters"
+        env["ATOMS_SESSION_KEY"] = "a-session-key-of-at-least-32-characters-long"
+    else:
+        env["ATOMS_DEV"] = "1"
     command = [sys.executable, "-m", "atoms_mcp", "serve", "--transport", "http", "--port", str(port)]
     log = tmp_path / "server.log"
     with log.open("wb") as stderr:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,8 @@ def test_every_tool_publishes_a_valid_self_contained_output_and_input_schema(spe
 def test_every_output_model_sits_next_to_its_input_model() -> None:
     for spec in TOOLS:
         assert spec.output_model.__name__ == spec.input_model.__name__.replace("Input", "Output")
-        assert getattr(models, spec.output_model.__name__) is spec.output_model
+        home = sys.modules[spec.input_model.__module__]
+        assert getattr(home, spec.output_model.__name__) is spec.output_model
 
 
 def test_bulk_import_items_are_inlined_in_its_input_schema() -> None:

@@ -33,8 +33,11 @@ __all__ = [
     "DeclineInvitationOutput",
     "InviteMemberOutput",
     "ListMembersOutput",
-    "MemberChangeOutput",
-    "ProjectOutput",
+    "SetMemberRoleOutput",
+    "RemoveMemberOutput",
+    "CreateProjectOutput",
+    "UpdateProjectOutput",
+    "ArchiveProjectOutput",
     "GetOrgHistoryOutput",
     "AcceptInvitationInput",
     "AcceptInvitationResult",
@@ -319,11 +322,23 @@ class ListMembersOutput(ToolOutput):
     data: ListMembersResult
 
 
-class MemberChangeOutput(ToolOutput):
+class SetMemberRoleOutput(ToolOutput):
     data: MemberChangeResult
 
 
-class ProjectOutput(ToolOutput):
+class RemoveMemberOutput(ToolOutput):
+    data: MemberChangeResult
+
+
+class CreateProjectOutput(ToolOutput):
+    data: ProjectResult
+
+
+class UpdateProjectOutput(ToolOutput):
+    data: ProjectResult
+
+
+class ArchiveProjectOutput(ToolOutput):
     data: ProjectResult
 
 

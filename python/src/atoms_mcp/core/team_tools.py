@@ -104,7 +104,7 @@ TEAM_TOOLS: tuple[ToolSpec, ...] = (
             "Returns {org_id, user_id, email, old_role, role, changed, message}."
         ),
         input_model=team_models.SetMemberRoleInput,
-        output_model=team_models.MemberChangeOutput,
+        output_model=team_models.SetMemberRoleOutput,
         rpc="atoms_set_member_role",
         read_only=False,
         idempotent=True,
@@ -118,7 +118,7 @@ TEAM_TOOLS: tuple[ToolSpec, ...] = (
             "refused. The last admin cannot be removed. Returns {org_id, user_id, email, old_role, removed, message}."
         ),
         input_model=team_models.RemoveMemberInput,
-        output_model=team_models.MemberChangeOutput,
+        output_model=team_models.RemoveMemberOutput,
         rpc="atoms_remove_member",
         read_only=False,
         destructive=True,
@@ -132,7 +132,7 @@ TEAM_TOOLS: tuple[ToolSpec, ...] = (
             "role. Returns {project_id, org_id, name, description, settings, archived, archived_at, message}."
         ),
         input_model=team_models.CreateProjectInput,
-        output_model=team_models.ProjectOutput,
+        output_model=team_models.CreateProjectOutput,
         rpc="atoms_create_project",
         read_only=False,
         group="admin",
@@ -145,7 +145,7 @@ TEAM_TOOLS: tuple[ToolSpec, ...] = (
             "what you give changes. Returns the project with updated_fields."
         ),
         input_model=team_models.UpdateProjectInput,
-        output_model=team_models.ProjectOutput,
+        output_model=team_models.UpdateProjectOutput,
         rpc="atoms_update_project",
         read_only=False,
         idempotent=True,
@@ -159,7 +159,7 @@ TEAM_TOOLS: tuple[ToolSpec, ...] = (
             "or unarchive it (false) (admins only). Returns the project with changed and message."
         ),
         input_model=team_models.ArchiveProjectInput,
-        output_model=team_models.ProjectOutput,
+        output_model=team_models.ArchiveProjectOutput,
         rpc="atoms_archive_project",
         read_only=False,
         idempotent=True,
