@@ -61,17 +61,39 @@ def test_inspector_lists_the_tools_strictly(tmp_path: Path, url: str) -> None:
     assert all("outputSchema" in tool for tool in tools)
 
 
-def _arguments(name: str) -> dict[str, Any]:
+ACME_INVITATION = "a0000000-0000-4000-8000-0000000001e1"  # the seed's: Acme invites the outsider as viewer
+GLOBEX_INVITATION = "b0000000-0000-4000-8000-0000000001e1"  # planted by the test: Globex invites the outsider too
+# Tools whose success needs another caller or other arguments than the role-matrix cases (which mostly refuse).
+SUCCESSFUL_CALLS: dict[str, tuple[dict[str, Any], str]] = {
+    "atoms_accept_invitation": ({"invitation_id": ACME_INVITATION}, "non_member"),
+    "atoms_decline_invitation": ({"invitation_id": GLOBEX_INVITATION}, "non_member"),
+    "atoms_remove_member": (
+        {"org_id": "a0000000-0000-4000-8000-000000000001", "user_id": "a0000000-0000-4000-8000-0000000000a3"},
+        "admin",
+    ),
+}
+
+
+def _call(name: str) -> tuple[dict[str, Any], str]:
+    if name in SUCCESSFUL_CALLS:
+        return SUCCESSFUL_CALLS[name]
     make_args, _ = CASES[name]
     arguments = make_args(0, "admin")
     if name == "atoms_restore_item":  # what atoms_delete_item (called first, as the admin) deleted
         arguments = CASES["atoms_delete_item"][0](0, "admin")
-    return arguments
+    return arguments, "admin"
 
 
-def test_inspector_calls_every_tool_and_validates_its_output(tmp_path: Path, url: str) -> None:
+def test_inspector_calls_every_tool_and_validates_its_output(tmp_path: Path, url: str, db: psycopg.Connection) -> None:
+    db.execute(
+        "insert into public.organization_invitations (id, org_id, email, role, invited_by) "
+        "values (%s, 'b0000000-0000-4000-8000-000000000001', 'outsider@example.test', 'editor', "
+        "'b0000000-0000-4000-8000-0000000000b1')",
+        (GLOBEX_INVITATION,),
+    )
     failures: list[str] = []
     for spec in TOOLS:
+        arguments, who = _call(spec.name)
         called = run_inspector(
             tmp_path,
             url,
@@ -80,8 +102,8 @@ def test_inspector_calls_every_tool_and_validates_its_output(tmp_path: Path, url
             "--tool-name",
             spec.name,
             "--tool-args-json",
-            json.dumps(_arguments(spec.name)),
-            who="admin",
+            json.dumps(arguments),
+            who=who,
         )
         if called.returncode != 0:
             failures.append(f"{spec.name}: exit {called.returncode}: {called.stderr[-500:]}")
