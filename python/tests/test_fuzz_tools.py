@@ -32,7 +32,7 @@ from mcp_support import make_settings, token_for
 from schema_strategies import tool_arguments
 
 # How many argument sets per tool: the short run of `make test`, or `make fuzz` (profile "fuzz", conftest.py).
-SHORT_RUN_EXAMPLES = 30
+SHORT_RUN_EXAMPLES = 25
 FUZZ_SETTINGS = settings(
     max_examples=(
         settings.default.max_examples if settings.get_current_profile_name() == "fuzz" else SHORT_RUN_EXAMPLES

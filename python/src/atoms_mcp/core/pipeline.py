@@ -53,6 +53,8 @@ logger = logging.getLogger(__name__)
 # The same rule as private.require_uuid (8-4-4-4-12 hex, either case, nothing around it): a project or user id the
 # audit writer would refuse is never sent.
 _CANONICAL_UUID = re.compile(UUID_PATTERN)
+# How long atoms_status waits for its rate-limit slot before answering unmetered (the database is unreachable).
+_STATUS_SLOT_SECONDS = 2.0
 # Arguments with more values than this are validated in a worker thread, not on the event loop.
 OFF_LOOP_VALUES = 256
 
@@ -334,10 +336,12 @@ class _ToolCall:
                 return status
             self._user = await self._pipeline.verifier.verify(token)
         try:
-            await self.take_slot()
+            # The status needs no database: a limiter that does not answer soon is treated as unreachable.
+            async with asyncio.timeout(_STATUS_SLOT_SECONDS):
+                await self.take_slot()
         except RateLimitedError:
             raise
-        except AtomsError:  # the limiter is unreachable: the status (no database work) still answers
+        except (AtomsError, TimeoutError):  # the limiter is unreachable: the status still answers
             logger.warning("atoms_status: the rate limiter could not be reached; answered unmetered")
         return TokenStatus.of(self._user)
 
