@@ -12,6 +12,7 @@ from jsonschema import Draft202012Validator
 
 from atoms_mcp.core.registry import TOOLS_BY_NAME
 from mcp_support import ACME_PROJECT
+from principals import ACME_ORG
 from test_fuzz_tools import audit_rows, check_result, served
 
 CASES: list[tuple[str, dict[str, Any]]] = [
@@ -27,6 +28,13 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("atoms_list_items", {"project_id": ACME_PROJECT} | {f"unknown_{n}": "x" * 40 for n in range(3000)}),
     # NUL inside a nested unknown argument.
     ("atoms_create_item", {"project_id": ACME_PROJECT, "type": "note", "title": "x", "colour": {"a\x00": ["\x00"]}}),
+    # NUL and unpaired surrogates in the team tools' text: their models had lost the text rules (INTERNAL).
+    ("atoms_create_project", {"org_id": ACME_ORG, "name": "\x00"}),
+    ("atoms_create_organization", {"name": "Pump\ud800Co"}),
+    ("atoms_invite_member", {"org_id": ACME_ORG, "email": "0@0.\x00", "role": "viewer"}),
+    ("atoms_update_project", {"project_id": ACME_PROJECT, "description": "\x00"}),
+    # A guarded delete's CONFLICT carries its impact as an object in error.details (the schema allowed lists only).
+    ("atoms_delete_item", {"project_id": ACME_PROJECT, "item_id": "REQ-001"}),
 ]
 
 

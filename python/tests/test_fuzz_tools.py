@@ -63,7 +63,7 @@ class RotatingTokenSource:
 @contextmanager
 def served(url: str, state_dir: Path) -> Iterator[tuple[BlockingPortal, Client]]:
     """A real server with the database audit writer and an in-memory client, on a loop in another thread."""
-    server = create_server(make_settings(url, state_dir, rate_limit_rpm=100_000), token_source=RotatingTokenSource())
+    server = create_server(make_settings(url, state_dir, rate_limit_rpm=10_000), token_source=RotatingTokenSource())
     with (
         start_blocking_portal(backend="asyncio") as portal,
         portal.wrap_async_context_manager(Client(server)) as client,

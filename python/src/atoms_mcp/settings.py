@@ -136,7 +136,9 @@ class Settings(BaseModel):
     )
     jwt_audience: str = Field(default="authenticated", description="Required `aud` claim of user JWTs.")
     jwt_issuer: str | None = Field(default=None, description="Required `iss` claim of user JWTs (unchecked if unset).")
-    rate_limit_rpm: int = Field(default=60, ge=1, le=100_000, description="Tool calls per user per minute.")
+    rate_limit_rpm: int = Field(
+        default=60, ge=1, le=10_000, description="Tool calls per user per minute (the limiter allows 1-10000)."
+    )
     client_name: str | None = Field(
         default=None, description="Overrides the MCP client name (and so the history actor mcp_<client>)."
     )

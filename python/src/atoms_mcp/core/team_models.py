@@ -65,12 +65,16 @@ __all__ = [
 
 # Mirrors private.require_email's shape (the database checks the full rule: labels, lengths).
 EMAIL_PATTERN = r"^\s*[^@\s]{1,64}@[^@\s]+\.[^@\s]+\s*$"
+# The text rules' check (NUL, controls, unpaired surrogates refused with the field named); the schema states the
+# email shape, which already excludes whitespace.
 Email = Annotated[
-    str, Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN, description="Email address (case-insensitive).")
+    str,
+    SingleLineText[0],
+    Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN, description="Email address (case-insensitive)."),
 ]
 Role = Literal["viewer", "editor", "admin"]
-Name = Annotated[str, SingleLineText, Field(min_length=1, max_length=200, description="1-200 characters, one line.")]
-Description = Annotated[str, MultiLineText, Field(max_length=2000, description="Up to 2000 characters.")]
+Name = Annotated[str, *SingleLineText, Field(min_length=1, max_length=200, description="1-200 characters, one line.")]
+Description = Annotated[str, *MultiLineText, Field(max_length=2000, description="Up to 2000 characters.")]
 UserId = Annotated[str, Field(pattern=UUID_PATTERN, description="A member's user id (from atoms_list_members).")]
 InvitationId = Annotated[
     str, Field(pattern=UUID_PATTERN, description="Invitation UUID (from atoms_list_my_invitations).")

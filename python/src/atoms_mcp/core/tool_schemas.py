@@ -51,7 +51,9 @@ _ERROR_SCHEMA: dict[str, Any] = {
     "properties": {
         "code": {"type": "string", "enum": list(ERROR_CODES)},
         "message": {"type": "string"},
-        "details": {"type": "array", "items": {"type": "object"}},
+        # A list of problems (VALIDATION_ERROR), or an object: a guarded delete's impact (CONFLICT), a deleted
+        # item's deleted_at and deleted_by (NOT_FOUND).
+        "details": {"type": ["array", "object"]},
         "retryAfterSeconds": {"type": "integer", "minimum": 1},
         "truncated": {"type": "array", "items": TRUNCATION_MARKER_SCHEMA},
     },
