@@ -1,8 +1,8 @@
 -- Organisation scope of the audit log and of history verification: organisation-level tool calls (the team tools,
 -- which name an organisation and no project) are filed under their organisation, and admins read and verify them.
 -- Objects: public.mcp_audit_log's check mcp_audit_log_org_id_check is dropped (org_id may be set without project_id)
---   and org_id gains a foreign key and an index of organisation-level rows; private.write_mcp_audit_batch accepts
---   org_id (redefined from audit_every_call);
+--   and org_id gains a foreign key and an index of organisation-level rows; private.write_mcp_audit_batch
+--   (redefined from mcp_audit_log) writes the columns and statuses of audit_every_call and accepts org_id;
 --   public.atoms_get_audit_log gains org_id (replaces the 8-argument form); public.atoms_verify_history gains
 --   org_id (replaces the 1-argument form from rpc_read_summary).
 -- Security: a record names an organisation only when its project belongs to it or its user is a member of it (the

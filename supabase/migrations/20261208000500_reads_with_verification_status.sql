@@ -3,6 +3,10 @@
 --   public.atoms_get_coverage (adds verified_count, verified_percent, by_status {status: {count, items}}),
 --   public.atoms_project_summary (coverage adds verified_count, verified_percent and by_status counts),
 --   public.atoms_get_item (adds suspect_links; a requirement adds verification_status).
+-- Latest result: latest by when the test ran, coalesce(run_at, recorded_at) (runs recorded before run_at existed
+--   ran when recorded), the expression of test_results_item_id_run_at_idx; get_item's test results carry run_at,
+--   build, executed_by, evidence and the recorder's name and email as they were, and a soft-deleted item is PT404
+--   with {id, deleted_at, deleted_by} for members; project_summary counts each test case's latest run.
 -- Coverage keeps its meaning (covered = a live test case verifies it, as the ATOMS catalogue has it); verified is
 --   the stricter one (private.requirement_statuses).
 -- Security: as before (get_coverage and get_item security invoker; project_summary security definer owned by
